@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CadreConnectConfig(AppConfig):
+    """The project's own app: system status (health, worker pings) and the dashboard shell."""
+
+    name = "cadreconnect"
+    verbose_name = _("System")

@@ -1,0 +1,11 @@
+"""The Celery application. Its settings are the CELERY_* values in cadreconnect.settings."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadreconnect.settings")
+
+app = Celery("cadreconnect")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,49 @@
+"""State changes of the system app."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from cadreconnect.models import WorkerPing
+
+# Pings older than this are pruned by the heartbeat; the dashboard only shows recent ones.
+PING_RETENTION = timedelta(days=2)
+
+
+def worker_ping_request(*, requested_by: User) -> WorkerPing:
+    """Record a ping and send it to a worker once the row is committed."""
+    from cadreconnect.tasks import worker_ping_answer
+
+    with transaction.atomic():
+        ping = WorkerPing.objects.create(source=WorkerPing.Source.STAFF, requested_by=requested_by)
+        worker_ping_answer.delay_on_commit(ping.pk)
+    return ping
+
+
+def worker_ping_answer(*, ping_id: int, hostname: str | None = None) -> bool:
+    """Mark a ping answered by this process. Returns False when it was already answered."""
+    answered = WorkerPing.objects.filter(pk=ping_id, answered_at__isnull=True).update(
+        answered_at=timezone.now(),
+        worker_hostname=hostname or socket.gethostname(),
+        worker_pid=os.getpid(),
+    )
+    return answered == 1
+
+
+def worker_heartbeat_record(*, hostname: str | None = None) -> WorkerPing:
+    """Record that a worker ran a scheduled task now, and prune old pings."""
+    now = timezone.now()
+    with transaction.atomic():
+        WorkerPing.objects.filter(requested_at__lt=now - PING_RETENTION).delete()
+        return WorkerPing.objects.create(
+            source=WorkerPing.Source.BEAT,
+            answered_at=now,
+            worker_hostname=hostname or socket.gethostname(),
+            worker_pid=os.getpid(),
+        )

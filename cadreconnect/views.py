@@ -1,0 +1,55 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from cadreconnect import selectors, services
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "cadreconnect/dashboard.html",
+        {**_pings_context(request), "heartbeat": selectors.worker_heartbeat_last()},
+    )
+
+
+@require_POST
+def worker_ping(request: HttpRequest) -> HttpResponse:
+    services.worker_ping_request(requested_by=request.user)
+    if request.htmx:
+        return _render_pings(request)
+    return redirect("dashboard")
+
+
+@require_GET
+def worker_ping_list(request: HttpRequest) -> HttpResponse:
+    """The dashboard's ping table; the page polls it while a ping is unanswered."""
+    return _render_pings(request)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers and monitoring: 200 when the database and the broker answer."""
+    checks = {"database": selectors.database_health(), "broker": selectors.broker_health()}
+    healthy = all(check.ok for check in checks.values())
+    return JsonResponse(
+        {
+            "status": "ok" if healthy else "unavailable",
+            "checks": {name: check.as_dict() for name, check in checks.items()},
+        },
+        status=200 if healthy else 503,
+    )
+
+
+def _pings_context(request: HttpRequest) -> dict:
+    pings = selectors.worker_pings_recent(user=request.user)
+    return {"pings": pings, "pings_waiting": any(ping.answered_at is None for ping in pings)}
+
+
+def _render_pings(request: HttpRequest) -> HttpResponse:
+    return render(request, "cadreconnect/_worker_pings.html", _pings_context(request))

@@ -1,0 +1,57 @@
+"""`manage.py demo_data`: what `make run` loads and prints."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.demo import DEMO_PASSWORD, DEMO_USERS
+from accounts.models import User
+
+
+def run_demo_data(*args: str) -> str:
+    out = StringIO()
+    call_command("demo_data", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_data_prints_credentials_that_work(client, settings):
+    settings.DEBUG = True
+
+    output = run_demo_data()
+
+    assert DEMO_PASSWORD in output
+    for email, _name, _superuser in DEMO_USERS:
+        assert email in output
+        client.logout()
+        response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, email
+    assert User.objects.get(email="admin@cadreconnect.example").is_superuser
+
+
+@pytest.mark.django_db
+def test_demo_data_twice_changes_nothing_but_resets_passwords(settings):
+    settings.DEBUG = True
+    run_demo_data()
+    admin = User.objects.get(email="admin@cadreconnect.example")
+    admin.set_password("changed-by-someone")
+    admin.save()
+
+    run_demo_data()
+
+    assert User.objects.count() == len(DEMO_USERS)
+    admin.refresh_from_db()
+    assert admin.check_password(DEMO_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_demo_data_refuses_to_run_in_production(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="Refusing to load demo data with DEBUG off"):
+        run_demo_data()
+
+    assert not User.objects.exists()

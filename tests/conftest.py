@@ -1,0 +1,196 @@
+"""Fixtures every test package shares: the cast of users, a real Celery worker, a real browser
+and throwaway HTTP servers for fakes of outside services."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import User
+from cadreconnect.celery import app as celery_app
+from tests.factories import PASSWORD, UserFactory
+from tests.support import processes
+from tests.support.fake_http import FakeHTTPServer, Responder
+from tests.support.services import CHROMIUM, chromium_available, require
+
+# --- The cast ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def asha(db) -> User:
+    """Asha runs the national office: a superuser."""
+    return UserFactory(
+        email="asha@cadreconnect.example", full_name="Asha Admin", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def lalit(db) -> User:
+    """Lalit is a district lead: signs in to the portal, no admin rights."""
+    return UserFactory(email="lalit@cadreconnect.example", full_name="Lalit Lead")
+
+
+@pytest.fixture
+def lalit_client(client, lalit):
+    client.force_login(lalit)
+    return client
+
+
+# --- Celery --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_broker_queue() -> None:
+    """Tasks left over from an earlier run must not run against this run's database."""
+    celery_app.control.purge()
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float = 30, every: float = 0.2):
+    """Poll until `condition()` returns something truthy; return it, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"Gave up after {timeout} s waiting for {condition!r}")
+        time.sleep(every)
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:
+    """A Celery worker in a thread of this process, consuming the configured broker.
+
+    Tasks it runs see the test database (committed data only: hence transactional_db).
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.control.purge()
+    with start_worker(
+        celery_app,
+        pool="solo",
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db) -> Iterator[object]:
+    """A real `celery worker` process on the configured broker and the test database.
+
+    Started per test (a few seconds), so that no other test's tasks go to it.
+    """
+    celery_app.control.purge()
+    log_path = Path(settings.VAR_DIR) / "test-logs" / f"celery-worker-{os.getpid()}.log"
+    env = processes.process_env(DATABASE_URL=processes.database_url(connection.settings_dict))
+    command = [
+        str(processes.VENV_BIN / "celery"),
+        "-A",
+        "cadreconnect",
+        "worker",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"pytest-{uuid.uuid4().hex[:8]}@%h",
+    ]
+    with processes.running(
+        command,
+        env=env,
+        log_path=log_path,
+        ready=lambda: log_path.exists() and b" ready." in log_path.read_bytes(),
+    ) as process:
+        yield process
+
+
+# --- Browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    require(
+        chromium_available(),
+        f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)",
+    )
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # between browser steps are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[object]:
+    """A fresh browser tab (own cookies) whose relative URLs go to the live test server."""
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def sign_in(page, password) -> Callable[[User], object]:
+    """Sign a user in through the allauth page, as a person would."""
+
+    def sign_in_as(user: User):
+        page.goto("/accounts/login/")
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_url("**/")
+        return page
+
+    return sign_in_as
+
+
+# --- Fakes of outside services -------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_http_server() -> Iterator[Callable[[Responder], FakeHTTPServer]]:
+    """Start throwaway HTTP servers on 127.0.0.1; each stops when the test ends."""
+    started: list[FakeHTTPServer] = []
+
+    def start(responder: Responder) -> FakeHTTPServer:
+        server = FakeHTTPServer(responder).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__(None, None, None)
