@@ -81,6 +81,13 @@ def test_sign_out_needs_post_and_ends_the_session(lalit_client):
     assert "_auth_user_id" not in lalit_client.session
 
 
+def test_sign_in_page_does_not_offer_a_closed_sign_up(client, db):
+    page = client.get("/accounts/login/").content.decode()
+
+    assert "/accounts/signup/" not in page
+    assert "registered for you" in page
+
+
 def test_nobody_can_sign_themselves_up(client, db):
     response = client.post(
         "/accounts/signup/",
@@ -162,7 +169,9 @@ def test_language_switch_works_before_sign_in(client, db):
     response = client.post("/i18n/setlang/", {"language": "hi", "next": "/accounts/login/"})
 
     assert response.status_code == 302
-    assert 'lang="hi"' in client.get("/accounts/login/").content.decode()
+    page = client.get("/accounts/login/").content.decode()
+    assert 'lang="hi"' in page
+    assert "पासवर्ड" in page  # allauth's "Password" label, from our catalogue
 
 
 def test_language_switch_ignores_unknown_language_and_foreign_redirects(client, db):
