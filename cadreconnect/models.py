@@ -37,3 +37,26 @@ class WorkerPing(models.Model):
         if self.answered_at is None:
             return None
         return (self.answered_at - self.requested_at).total_seconds()
+
+
+class AuditEvent(models.Model):
+    """Who did what to which record, for anything a person would ask "who did this?" about."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=255)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr}"

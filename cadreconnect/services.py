@@ -6,11 +6,11 @@ import os
 import socket
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from cadreconnect.models import WorkerPing
+from cadreconnect.models import AuditEvent, WorkerPing
 
 # Pings older than this are pruned by the heartbeat; the dashboard only shows recent ones.
 PING_RETENTION = timedelta(days=2)
@@ -47,3 +47,17 @@ def worker_heartbeat_record(*, hostname: str | None = None) -> WorkerPing:
             worker_hostname=hostname or socket.gethostname(),
             worker_pid=os.getpid(),
         )
+
+
+def audit_record(
+    *, actor: User | None, action: str, target: models.Model, data: dict | None = None
+) -> AuditEvent:
+    """Write an audit event; call it inside the transaction of the change it records."""
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        target_repr=str(target)[:255],
+        data=data or {},
+    )

@@ -274,6 +274,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cadreconnect.tasks.worker_heartbeat",
         "schedule": env.float("WORKER_HEARTBEAT_SECONDS", default=60.0),
     },
+    # Figures are recounted after every tree change; this catches anything that slipped by.
+    "group-figures-refresh-all": {
+        "task": "groups.tasks.group_figures_refresh_all",
+        "schedule": env.float("GROUP_FIGURES_REFRESH_SECONDS", default=6 * 60 * 60.0),
+    },
 }
 
 # --- REST framework -------------------------------------------------------------------------

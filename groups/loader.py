@@ -1,0 +1,380 @@
+"""Bulk writes to the group tree: the reference tree and real booth lists.
+
+Both compute the nested-set columns set-wise (groups.tree) instead of inserting node by node
+through mptt, and both run in one transaction: a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from cadreconnect.exceptions import ApplicationError
+from groups import reference, tree
+from groups.models import Group, Kind
+from groups.reference import NodeSpec
+
+COLUMNS = [
+    "id", "name", "name_local", "kind", "code", "parent_id", "whatsapp_invite_link",
+    "telegram_chat_id", "electors", "is_generated", "is_active", "merged_into_id",
+    "created_at", "updated_at", "tree_id", "lft", "rght", "level",
+]  # fmt: skip
+
+
+@dataclass
+class LoadReport:
+    created: Counter = field(default_factory=Counter)
+    unchanged: int = 0
+    trees_renumbered: int = 0
+    seconds: float = 0.0
+
+    @property
+    def created_total(self) -> int:
+        return sum(self.created.values())
+
+
+class TreeLoadError(ApplicationError):
+    """The reference data disagrees with the tree in the database; nothing was written."""
+
+
+def reference_tree_load(
+    *, with_booths: bool, state_codes: Iterable[str] | None = None
+) -> LoadReport:
+    """Create the national node and the states' trees from the reference data.
+
+    Safe to run again: nodes that exist (by code) are left as they are, missing ones are added
+    and their trees renumbered; generated booths are only added to an assembly constituency
+    that has no booths yet. Refuses, writing nothing, when an existing code has another kind or
+    another parent than the reference data says.
+    """
+    started = time.monotonic()
+    report = LoadReport()
+    specs_by_state = reference.tree_specs(with_booths=with_booths, state_codes=state_codes)
+    with transaction.atomic():
+        tree.lock_table_for_load(tree.TABLE)
+        tree.lock_trees(tree.ROOTS_LOCK)
+        next_tree_id = (Group.objects.aggregate(highest=Max("tree_id"))["highest"] or 0) + 1
+        national = Group.objects.filter(code=reference.NATIONAL_CODE).first()
+        if national is None:
+            _insert_new_tree([reference.NATIONAL], tree_id=next_tree_id, report=report)
+            next_tree_id += 1
+        elif national.kind != Kind.NATIONAL or national.parent_id is not None:
+            raise TreeLoadError(
+                f"Code {national.code} belongs to '{national.name}', which is not the national "
+                "root. Rename that code before loading the reference tree."
+            )
+        else:
+            report.unchanged += 1
+        for st_code in sorted(specs_by_state):
+            specs = specs_by_state[st_code]
+            root = Group.objects.filter(code=st_code).first()
+            if root is None:
+                _insert_new_tree(specs, tree_id=next_tree_id, report=report)
+                next_tree_id += 1
+            else:
+                _merge_into_tree(root, specs, report=report)
+        tree.sync_id_sequence(tree.TABLE)
+        if report.created_total:
+            tree.analyze(tree.TABLE)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _insert_new_tree(specs: Sequence[NodeSpec], *, tree_id: int, report: LoadReport) -> None:
+    """A whole new tree: ids, nested-set numbers and rows computed here, inserted in bulk."""
+    # Every code of a tree starts with its root's code (S24, S24-PC-80, ...).
+    prefix = specs[0].code
+    clashes = list(
+        Group.objects.filter(Q(code=prefix) | Q(code__startswith=f"{prefix}-")).values_list(
+            "code", flat=True
+        )[:10]
+    )
+    if clashes:
+        raise TreeLoadError(
+            f"Codes already used elsewhere in the tree: {', '.join(clashes)}. "
+            "Move or recode those nodes before loading."
+        )
+    ids = tree.reserve_ids(tree.TABLE, len(specs))
+    id_by_code = {spec.code: node_id for spec, node_id in zip(specs, ids, strict=True)}
+    edges = [(id_by_code[spec.code], id_by_code.get(spec.parent_code), spec.code) for spec in specs]
+    numbers = {
+        numbered.id: numbered
+        for numbered in tree.number_tree(root_id=ids[0], tree_id=tree_id, edges=edges)
+    }
+    now = timezone.now()
+    rows = (
+        _row(spec, id_by_code[spec.code], id_by_code.get(spec.parent_code),
+             numbers[id_by_code[spec.code]], now)
+        for spec in specs
+    )  # fmt: skip
+    tree.insert_rows(tree.TABLE, COLUMNS, rows)
+    report.created.update(spec.kind for spec in specs)
+
+
+def _row(spec: NodeSpec, node_id: int, parent_id: int | None, numbered, now) -> tuple:
+    return (
+        node_id, spec.name, spec.name_local, int(spec.kind), spec.code, parent_id, "",
+        None, spec.electors, spec.is_generated, True, None, now, now,
+        numbered.tree_id, numbered.lft, numbered.rght, numbered.level,
+    )  # fmt: skip
+
+
+def _merge_into_tree(root: Group, specs: Sequence[NodeSpec], *, report: LoadReport) -> None:
+    """Add the reference nodes a state's existing tree lacks, then renumber that tree."""
+    tree.lock_trees(root.tree_id)
+    existing = {
+        code: (node_id, kind, parent_code)
+        for node_id, code, kind, parent_code in Group.objects.filter(
+            tree_id=root.tree_id
+        ).values_list("id", "code", "kind", "parent__code")
+    }
+    acs_with_booths = set(
+        Group.objects.filter(tree_id=root.tree_id, kind=Kind.BOOTH).values_list(
+            "parent__code", flat=True
+        )
+    )
+    problems = []
+    new_specs = []
+    for spec in specs:
+        found = existing.get(spec.code)
+        if found is None:
+            if spec.is_generated and spec.parent_code in acs_with_booths:
+                continue
+            new_specs.append(spec)
+            continue
+        report.unchanged += 1
+        _node_id, kind, parent_code = found
+        if kind != spec.kind:
+            problems.append(
+                f"{spec.code} is a {Kind(kind).label} here but a {Kind(spec.kind).label} "
+                "in the reference data"
+            )
+        elif parent_code != spec.parent_code and spec.kind != Kind.STATE:
+            problems.append(
+                f"{spec.code} is under {parent_code} here but under {spec.parent_code} "
+                "in the reference data"
+            )
+    if problems:
+        shown = "; ".join(problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise TreeLoadError(f"The tree disagrees with the reference data: {shown}{more}.")
+    if not new_specs:
+        return
+    _insert_into_existing_tree(root, new_specs, existing_ids={c: v[0] for c, v in existing.items()})
+    report.created.update(spec.kind for spec in new_specs)
+    report.trees_renumbered += 1
+
+
+def _insert_into_existing_tree(
+    root: Group, specs: Sequence[NodeSpec], *, existing_ids: dict[str, int]
+) -> None:
+    """Insert with placeholder numbers, then renumber the tree from its parent links."""
+    ids = tree.reserve_ids(tree.TABLE, len(specs))
+    id_by_code = dict(existing_ids)
+    id_by_code.update({spec.code: node_id for spec, node_id in zip(specs, ids, strict=True)})
+    missing_parents = {s.parent_code for s in specs if s.parent_code not in id_by_code}
+    if missing_parents:
+        raise TreeLoadError(f"No node with code {', '.join(sorted(missing_parents))} to add under.")
+    placeholder = tree.Numbered(0, root.tree_id, 0, 0, 0)
+    now = timezone.now()
+    tree.insert_rows(
+        tree.TABLE,
+        COLUMNS,
+        (
+            _row(spec, id_by_code[spec.code], id_by_code[spec.parent_code], placeholder, now)
+            for spec in specs
+        ),
+    )
+    tree.rebuild_trees(root_ids=[root.pk])
+
+
+# --- Real booth lists -----------------------------------------------------------------------
+
+BOOTH_COLUMNS = ("state_code", "ac_number", "booth_number", "name")
+MAX_BOOTH_NUMBER = 9999
+
+
+@dataclass
+class BoothImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    generated_retired: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def placed(self) -> int:
+        return self.created + self.updated
+
+
+class BoothFileError(ApplicationError):
+    """The file as a whole cannot be read as a booth list; nothing was written."""
+
+
+def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImportReport:
+    """Place a real booth list (CSV: state_code, ac_number, booth_number, name) in the tree.
+
+    Each booth goes under its assembly constituency, by code: an existing booth of that number
+    is renamed and marked real, a missing one is added. Generated booths of a constituency the
+    file covers are deactivated (never deleted: members may point at them). Rows that cannot be
+    placed are reported with their line number and skipped; the rest land together, in one
+    transaction, or nothing does.
+    """
+    report = BoothImportReport(dry_run=dry_run)
+    parsed = _parse_booth_rows(source, report)
+    acs = {
+        code: (node_id, tree_id)
+        for code, node_id, tree_id in Group.objects.filter(
+            kind=Kind.ASSEMBLY, code__in={row[1] for row in parsed}
+        ).values_list("code", "id", "tree_id")
+    }
+    placeable = []
+    for line, ac, code, name in parsed:
+        if ac not in acs:
+            report.problems.append((line, f"no assembly constituency {ac} in the tree"))
+        else:
+            placeable.append((line, ac, code, name))
+    if not placeable:
+        return report
+
+    with transaction.atomic():
+        tree_ids = sorted({acs[ac][1] for _, ac, _, _ in placeable})
+        if not dry_run:
+            tree.lock_trees(*tree_ids)
+        existing = {
+            code: (node_id, parent_id, kind)
+            for code, node_id, parent_id, kind in Group.objects.filter(
+                code__in=[row[2] for row in placeable]
+            ).values_list("code", "id", "parent_id", "kind")
+        }
+        new_specs = []
+        renames = []
+        for line, ac, code, name in placeable:
+            found = existing.get(code)
+            if found is None:
+                new_specs.append(NodeSpec(code, name, Kind.BOOTH, ac))
+            elif found[1] != acs[ac][0] or found[2] != Kind.BOOTH:
+                report.problems.append((line, f"code {code} is used by another kind of node"))
+            else:
+                renames.append((found[0], name))
+        report.created = len(new_specs)
+        report.updated = len(renames)
+        retired = Group.objects.filter(
+            parent_id__in=[acs[ac][0] for ac in {row[1] for row in placeable}],
+            is_generated=True,
+            is_active=True,
+        ).exclude(code__in={row[2] for row in placeable})
+        if dry_run:
+            report.generated_retired = retired.count()
+            return report
+        now = timezone.now()
+        Group.objects.bulk_update(
+            [
+                Group(pk=node_id, name=name, is_generated=False, is_active=True, updated_at=now)
+                for node_id, name in renames
+            ],
+            ["name", "is_generated", "is_active", "updated_at"],
+            batch_size=1000,
+        )
+        report.generated_retired = retired.update(is_active=False, updated_at=now)
+        if new_specs:
+            ids = tree.reserve_ids(tree.TABLE, len(new_specs))
+            parent_ids = {ac: node_id for ac, (node_id, _) in acs.items()}
+            tree.insert_rows(
+                tree.TABLE,
+                COLUMNS,
+                (
+                    _row(
+                        spec,
+                        node_id,
+                        parent_ids[spec.parent_code],
+                        tree.Numbered(0, acs[spec.parent_code][1], 0, 0, 0),
+                        now,
+                    )
+                    for spec, node_id in zip(new_specs, ids, strict=True)
+                ),
+            )
+            tree.sync_id_sequence(tree.TABLE)
+            roots = Group.objects.filter(parent__isnull=True, tree_id__in=tree_ids)
+            tree.rebuild_trees(root_ids=list(roots.values_list("id", flat=True)))
+            tree.analyze(tree.TABLE)
+    return report
+
+
+def _parse_booth_rows(
+    source: io.TextIOBase, report: BoothImportReport
+) -> list[tuple[int, str, str, str]]:
+    """(line, AC code, booth code, name) of each well-formed row; problems for the others."""
+    try:
+        reader = csv.reader(source)
+        header = next(reader, None)
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise BoothFileError(f"This is not a readable CSV file: {error}") from error
+    if header is None:
+        raise BoothFileError("The file is empty: expected a header row " + ", ".join(BOOTH_COLUMNS))
+    normalised = [column.strip().lstrip("\ufeff").lower() for column in header]
+    if normalised[: len(BOOTH_COLUMNS)] != list(BOOTH_COLUMNS):
+        raise BoothFileError(
+            f"The first row must be the header {', '.join(BOOTH_COLUMNS)}; "
+            f"found {', '.join(header[:6]) or 'nothing'}."
+        )
+    parsed = []
+    seen: dict[str, int] = {}
+    try:
+        for values in reader:
+            line = reader.line_num
+            report.rows += 1
+            if not any(value.strip() for value in values):
+                report.rows -= 1
+                continue
+            problem, row = _parse_booth_row(values)
+            if problem:
+                report.problems.append((line, problem))
+                continue
+            if row[1] in seen:
+                report.problems.append(
+                    (line, f"booth {row[1]} is listed twice (first on line {seen[row[1]]})")
+                )
+                continue
+            seen[row[1]] = line
+            parsed.append((line, *row))
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise BoothFileError(
+            f"The file stops being readable CSV near line {reader.line_num}: {error}"
+        ) from error
+    return parsed
+
+
+def _parse_booth_row(values: list[str]) -> tuple[str, tuple[str, str, str] | None]:
+    if len(values) != len(BOOTH_COLUMNS):
+        return f"expected {len(BOOTH_COLUMNS)} columns, found {len(values)}", None
+    st, ac_text, booth_text, name = (value.strip() for value in values)
+    if not st or not st.isalnum() or len(st) > 8:
+        return f"state code {st!r} is not a code like S24", None
+    try:
+        ac_number = int(ac_text)
+        booth_number = int(booth_text)
+    except ValueError:
+        return f"AC number {ac_text!r} and booth number {booth_text!r} must be whole numbers", None
+    if not 1 <= ac_number <= 999:
+        return f"AC number {ac_number} is outside 1 to 999", None
+    if not 1 <= booth_number <= MAX_BOOTH_NUMBER:
+        return f"booth number {booth_number} is outside 1 to {MAX_BOOTH_NUMBER}", None
+    if not name:
+        return "the booth name is empty", None
+    if len(name) > 200:
+        return f"the booth name is {len(name)} characters long; at most 200", None
+    return "", (
+        reference.ac_code(st, ac_number),
+        reference.booth_code(st, ac_number, booth_number),
+        name,
+    )

@@ -1,0 +1,46 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from cadreconnect.exceptions import ApplicationError
+from groups import loader, services
+from groups.models import Kind
+
+
+class Command(BaseCommand):
+    help = (
+        "Build national > states > Lok Sabha > assembly constituencies (and, with --booths, "
+        "generated booths) from the Election Commission data in groups/data/. Safe to re-run."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--booths",
+            action="store_true",
+            help="Also generate ceil(electors / 880) booths per assembly constituency.",
+        )
+        parser.add_argument(
+            "--states",
+            default="",
+            help="Comma-separated state codes to load (e.g. S05,S23); default: all 35.",
+        )
+        parser.add_argument(
+            "--no-figures", action="store_true", help="Do not recount the subtree figures."
+        )
+
+    def handle(self, *args, booths: bool, states: str, no_figures: bool, **options) -> None:
+        state_codes = [code.strip() for code in states.split(",") if code.strip()] or None
+        try:
+            report = loader.reference_tree_load(with_booths=booths, state_codes=state_codes)
+        except (ApplicationError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        created = ", ".join(
+            f"{count:,} {Kind(kind).label.lower()}"
+            for kind, count in sorted(report.created.items())
+        )
+        self.stdout.write(
+            f"Created {report.created_total:,} nodes ({created or 'none'}); "
+            f"{report.unchanged:,} already there; {report.trees_renumbered} trees renumbered; "
+            f"{report.seconds:.1f} s."
+        )
+        if not no_figures and report.created_total:
+            counted = services.group_figures_refresh_all()
+            self.stdout.write(f"Recounted the figures of {counted:,} nodes.")

@@ -1,0 +1,161 @@
+"""The party's organisational tree: national level, states, zones, districts, Lok Sabha and
+assembly constituencies, mandals and polling booths.
+
+Layout (see README, "The group tree"): every state is the root of its own nested-set tree
+(`tree_id`), and the national node is a root of its own. The national level is a *virtual*
+parent: the children of the national node are the other roots. A write to the tree renumbers
+only the nodes of one state, which keeps an insert fast with a million booths loaded.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+
+class Kind(models.IntegerChoices):
+    """Levels of the organisation, top to bottom. A child is always of a deeper kind."""
+
+    NATIONAL = 10, _("National")
+    STATE = 20, _("State")
+    ZONE = 30, _("Zone")
+    DISTRICT = 40, _("District")
+    PARLIAMENTARY = 50, _("Lok Sabha constituency")
+    ASSEMBLY = 60, _("Assembly constituency")
+    MANDAL = 70, _("Mandal / block")
+    BOOTH = 80, _("Polling booth")
+
+
+code_validator = RegexValidator(
+    r"^[A-Z0-9]+(-[A-Z0-9]+)*$",
+    _("Use capital letters and digits in parts joined by single hyphens, e.g. S24-AC-403."),
+)
+whatsapp_invite_validator = RegexValidator(
+    r"^https://chat\.whatsapp\.com/[A-Za-z0-9]{16,32}$",
+    _("Enter a WhatsApp group invite link: https://chat.whatsapp.com/ followed by the code."),
+)
+
+
+class Group(MPTTModel):
+    """A node of the tree, and the real-world group (WhatsApp, Telegram) of its workers."""
+
+    name = models.CharField(_("name"), max_length=200)
+    name_local = models.CharField(
+        _("local-language name"), max_length=200, blank=True, help_text=_("In its own script.")
+    )
+    kind = models.PositiveSmallIntegerField(_("kind"), choices=Kind.choices)
+    code = models.CharField(
+        _("code"),
+        max_length=64,
+        unique=True,
+        validators=[code_validator],
+        help_text=_("Derived from the Election Commission's codes, e.g. S24-AC-403-B-0012."),
+    )
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    whatsapp_invite_link = models.URLField(
+        _("WhatsApp invite link"), blank=True, validators=[whatsapp_invite_validator]
+    )
+    telegram_chat_id = models.BigIntegerField(_("Telegram chat id"), null=True, blank=True)
+    electors = models.PositiveIntegerField(
+        _("electors"), null=True, blank=True, help_text=_("From the electoral roll, if known.")
+    )
+    is_generated = models.BooleanField(
+        _("generated"),
+        default=False,
+        help_text=_("A booth made up from the elector count, until a real booth list replaces it."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # mptt would index tree_id on its own; the (tree_id, lft) index below already serves it,
+    # and every index slows the renumbering of a write.
+    tree_id = models.PositiveIntegerField(editable=False)
+
+    class MPTTMeta:
+        order_insertion_by = ["code"]
+
+    class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+        ordering = ["tree_id", "lft"]
+        indexes = [
+            # mptt adds (tree_id, lft) at run time only; declared here so migrations carry it.
+            models.Index(fields=["tree_id", "lft"], name="groups_tree_lft"),
+            models.Index(fields=["tree_id", "rght"], name="groups_tree_rght"),
+            models.Index(fields=["level"], name="groups_level"),
+            models.Index(fields=["kind"], name="groups_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def is_booth(self) -> bool:
+        return self.kind == Kind.BOOTH
+
+
+class Role(models.TextChoices):
+    LEAD = "lead", _("Lead")
+    APPROVER = "approver", _("Approver")
+    EDITOR = "editor", _("Editor")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Assignment(models.Model):
+    """A staff user's role at a group node; their scope is the subtree under it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="assignments")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "group", "role"], name="assignment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} — {self.group}"
+
+
+class GroupFigures(models.Model):
+    """Figures for a node's whole subtree, rolled up by a task (never counted per page view)."""
+
+    group = models.OneToOneField(
+        Group, primary_key=True, on_delete=models.CASCADE, related_name="figures"
+    )
+    booths = models.PositiveIntegerField(default=0)
+    booths_with_whatsapp = models.PositiveIntegerField(default=0)
+    members = models.PositiveIntegerField(default=0)
+    active_members = models.PositiveIntegerField(default=0)
+    booths_with_active_member = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("subtree figures")
+        verbose_name_plural = _("subtree figures")
+
+    def __str__(self) -> str:
+        return f"Figures of group {self.group_id}"

@@ -1,0 +1,173 @@
+"""Reads of the group tree, always through the user's scope.
+
+A staff user's scope is the union of the subtrees under their assignments; superusers and
+anyone assigned at the national node see everything. Every page, export and API endpoint asks
+here: a node outside the scope does not exist for that user (404), and is never counted,
+searched or suggested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from groups.models import Assignment, Group, GroupFigures, Kind, Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Subtrees a user may see: `everything`, or (tree_id, lft, rght) ranges."""
+
+    everything: bool
+    ranges: tuple[tuple[int, int, int], ...] = ()
+
+    def q(self, prefix: str = "") -> Q:
+        """A filter on Group (or, with a prefix such as "booth__", on a model pointing at one)."""
+        if self.everything:
+            return Q()
+        if not self.ranges:
+            return Q(pk__in=[])
+        condition = Q()
+        for tree_id, lft, rght in self.ranges:
+            # A node is in the subtree when its lft lies in [lft, rght]: one bounded range of
+            # the (tree_id, lft) index.
+            condition |= Q(**{f"{prefix}tree_id": tree_id, f"{prefix}lft__range": (lft, rght)})
+        return condition
+
+    def contains(self, group: Group) -> bool:
+        if self.everything:
+            return True
+        return any(
+            tree_id == group.tree_id and lft <= group.lft <= rght
+            for tree_id, lft, rght in self.ranges
+        )
+
+
+def user_scope(user: User) -> Scope:
+    """The user's scope, worked out once per request (cached on the user object)."""
+    cached = getattr(user, "_group_scope", None)
+    if cached is not None:
+        return cached
+    if not user.is_authenticated or not user.is_active:
+        scope = Scope(everything=False)
+    elif user.is_superuser:
+        scope = Scope(everything=True)
+    else:
+        nodes = list(
+            Group.objects.filter(assignments__user=user)
+            .values_list("kind", "tree_id", "lft", "rght")
+            .distinct()
+        )
+        if any(kind == Kind.NATIONAL for kind, *_ in nodes):
+            scope = Scope(everything=True)
+        else:
+            scope = Scope(everything=False, ranges=_outermost(nodes))
+    user._group_scope = scope
+    return scope
+
+
+def _outermost(nodes: list[tuple[int, int, int, int]]) -> tuple[tuple[int, int, int], ...]:
+    """Drop ranges nested in another range of the list."""
+    ranges = sorted({(tree_id, lft, rght) for _, tree_id, lft, rght in nodes})
+    kept: list[tuple[int, int, int]] = []
+    for tree_id, lft, rght in ranges:
+        if kept and kept[-1][0] == tree_id and kept[-1][1] <= lft and rght <= kept[-1][2]:
+            continue
+        kept.append((tree_id, lft, rght))
+    return tuple(kept)
+
+
+def groups_visible_to(user: User) -> QuerySet[Group]:
+    scope = user_scope(user)
+    queryset = Group.objects.filter(scope.q())
+    if not scope.everything:
+        # The national node is a tree of its own; only national scope includes it.
+        queryset = queryset.exclude(kind=Kind.NATIONAL)
+    return queryset
+
+
+def group_get_for_user(*, user: User, pk: int) -> Group:
+    """The node if the user may see it; Http404 otherwise (never 403, which would confirm it)."""
+    try:
+        return groups_visible_to(user).get(pk=pk)
+    except (Group.DoesNotExist, ValueError, TypeError, OverflowError) as missing:
+        raise Http404("No such group.") from missing
+
+
+def national_get() -> Group | None:
+    return Group.objects.filter(kind=Kind.NATIONAL, parent__isnull=True).order_by("pk").first()
+
+
+def group_children(*, user: User, group: Group) -> QuerySet[Group]:
+    """Children in code order. The national node's children are the other roots."""
+    if group.kind == Kind.NATIONAL and group.parent_id is None:
+        children = Group.objects.filter(parent__isnull=True).exclude(pk=group.pk)
+    else:
+        children = Group.objects.filter(parent=group)
+    return children.filter(user_scope(user).q()).order_by("code")
+
+
+def group_scope_tops(*, user: User) -> list[Group]:
+    """Where the user's view of the tree starts: the national node, or their assignments."""
+    scope = user_scope(user)
+    if scope.everything:
+        national = national_get()
+        if national is not None:
+            return [national]
+        return list(Group.objects.filter(parent__isnull=True).order_by("code"))
+    condition = Q(pk__in=[])
+    for tree_id, lft, _rght in scope.ranges:
+        condition |= Q(tree_id=tree_id, lft=lft)
+    return list(Group.objects.filter(condition).order_by("code"))
+
+
+def group_breadcrumb(*, user: User, group: Group) -> list[Group]:
+    """Ancestors from the top of the user's scope down to (not including) the group."""
+    scope = user_scope(user)
+    ancestors = [node for node in group.get_ancestors() if scope.contains(node)]
+    if scope.everything and group.kind != Kind.NATIONAL:
+        national = national_get()
+        if national is not None:
+            ancestors.insert(0, national)
+    return ancestors
+
+
+def groups_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Group]:
+    """Nodes in scope whose name (either script) contains the query or whose code starts with
+    it. On PostgreSQL trigram indexes serve the name match."""
+    query = query.strip()[:100]
+    if not query:
+        return Group.objects.none()
+    matches = (
+        Q(name__icontains=query)
+        | Q(name_local__icontains=query)
+        | Q(code__startswith=query.upper())
+    )
+    return groups_visible_to(user).filter(matches).order_by("kind", "name", "code")[:limit]
+
+
+def group_can_manage(*, user: User, group: Group) -> bool:
+    """Leads manage the structure of the tree under their node; superusers everywhere."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    leads = Group.objects.filter(assignments__user=user, assignments__role=Role.LEAD)
+    if leads.filter(kind=Kind.NATIONAL).exists():
+        return True
+    return leads.filter(tree_id=group.tree_id, lft__lte=group.lft, rght__gte=group.rght).exists()
+
+
+def group_leads(*, group: Group) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(group=group, role=Role.LEAD)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def group_figures(*, group: Group) -> GroupFigures | None:
+    return GroupFigures.objects.filter(group=group).first()
