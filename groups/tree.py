@@ -265,7 +265,7 @@ def lock_table_for_load(table: str) -> None:
 INTEGRITY_CHECKS: list[tuple[str, str]] = [
     (
         "nodes whose lft is not below rght, or whose span is even",
-        f"SELECT id FROM {TABLE} WHERE lft >= rght OR (rght - lft) % 2 = 0",
+        f"SELECT id FROM {TABLE} WHERE lft >= rght OR MOD(rght - lft, 2) = 0",
     ),
     (
         "roots not numbered from 1 at level 0",

@@ -1,0 +1,79 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from mptt.admin import MPTTModelAdmin
+
+from cadreconnect.exceptions import ApplicationError
+from groups import selectors, services
+from groups.models import Assignment, Group
+
+
+@admin.register(Group)
+class GroupAdmin(MPTTModelAdmin):
+    """Search, filter and edit nodes. Structure changes go through the same services as the
+    portal (locks, audit); moves and merges are done in the portal."""
+
+    list_display = ["name", "code", "kind", "is_active", "is_generated"]
+    list_filter = ["kind", "is_active", "is_generated"]
+    search_fields = ["code", "name", "name_local"]
+    autocomplete_fields = ["parent"]
+    list_per_page = 100
+    # A COUNT(*) over a million nodes on every page view is not worth it.
+    show_full_result_count = False
+    mptt_level_indent = 16
+    fields = [
+        "parent", "kind", "code", "name", "name_local", "whatsapp_invite_link",
+        "telegram_chat_id", "electors", "is_generated", "is_active", "merged_into",
+    ]  # fmt: skip
+    readonly_fields = ["electors", "is_generated", "is_active", "merged_into"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "parent", "kind", "code"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting renumbers a whole state's tree and orphans members: deactivate instead.
+        return False
+
+    def save_model(self, request, obj: Group, form, change: bool) -> None:
+        try:
+            if change:
+                services.group_update(
+                    actor=request.user, group=obj, name=obj.name, name_local=obj.name_local,
+                    whatsapp_invite_link=obj.whatsapp_invite_link,
+                    telegram_chat_id=obj.telegram_chat_id,
+                )  # fmt: skip
+            else:
+                parent = obj.parent or selectors.national_get()
+                if parent is None:
+                    raise ApplicationError("Load the reference tree first: there is no national node.")
+                created = services.group_create_child(
+                    actor=request.user, parent=parent, name=obj.name, code=obj.code,
+                    kind=obj.kind, name_local=obj.name_local,
+                    whatsapp_invite_link=obj.whatsapp_invite_link,
+                    telegram_chat_id=obj.telegram_chat_id,
+                )  # fmt: skip
+                obj.pk = created.pk
+        except services.PermissionDenied as error:
+            raise PermissionDenied(error.message) from error
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            raise
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "group", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "user__full_name", "group__code", "group__name"]
+    autocomplete_fields = ["user", "group"]
+    list_select_related = ["user", "group"]
+
+    def save_model(self, request, obj: Assignment, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.assignment_add(
+            actor=request.user, user=obj.user, group=obj.group, role=obj.role
+        )
+        obj.pk = created.pk

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from groups import views
+
+app_name = "groups"
+
+urlpatterns = [
+    path("", views.group_browser, name="browser"),
+    path("search/", views.group_search, name="search"),
+    path("autocomplete/", views.group_autocomplete, name="autocomplete"),
+    path("<int:pk>/", views.group_detail, name="detail"),
+    path("<int:pk>/children/", views.group_children, name="children"),
+    path("<int:pk>/children/new/", views.group_create_child, name="create_child"),
+    path("<int:pk>/edit/", views.group_edit, name="edit"),
+    path("<int:pk>/move/", views.group_move, name="move"),
+    path("<int:pk>/merge/", views.group_merge, name="merge"),
+    path("<int:pk>/deactivate/", views.group_deactivate, name="deactivate"),
+    path("<int:pk>/reactivate/", views.group_reactivate, name="reactivate"),
+    path("<int:pk>/export.csv", views.group_export, name="export"),
+]

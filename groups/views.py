@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cadreconnect.exceptions import ApplicationError
+from groups import selectors, services
+from groups.forms import BoothMergeForm, GroupChildForm, GroupLinksForm, GroupMoveForm
+from groups.models import Group, Kind
+
+CHILDREN_PER_PAGE = 50
+
+
+@require_GET
+def group_browser(request: HttpRequest) -> HttpResponse:
+    """The tree from the top of the user's scope; children load when a node is opened."""
+    return render(
+        request, "groups/browser.html", {"tops": selectors.group_scope_tops(user=request.user)}
+    )
+
+
+@require_GET
+def group_children(request: HttpRequest, pk: int) -> HttpResponse:
+    """One page of a node's children (the browser loads it into the opened node)."""
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    page = _children_page(request, group)
+    return render(request, "groups/_children.html", {"group": group, "page": page})
+
+
+def _children_page(request: HttpRequest, group: Group):
+    children = selectors.group_children(user=request.user, group=group).select_related("figures")
+    return Paginator(children, CHILDREN_PER_PAGE).get_page(request.GET.get("page"))
+
+
+@require_GET
+def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "groups/detail.html",
+        {
+            "group": group,
+            "breadcrumb": selectors.group_breadcrumb(user=request.user, group=group),
+            "figures": selectors.group_figures(group=group),
+            "leads": selectors.group_leads(group=group),
+            "page": _children_page(request, group),
+            "can_manage": selectors.group_can_manage(user=request.user, group=group),
+            "is_national": group.kind == Kind.NATIONAL,
+        },
+    )
+
+
+@require_GET
+def group_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    results = list(selectors.groups_search(user=request.user, query=query))
+    template = "groups/_search_results.html" if request.htmx else "groups/search.html"
+    return render(request, template, {"query": query, "results": results})
+
+
+@require_GET
+def group_autocomplete(request: HttpRequest) -> HttpResponse:
+    """Suggestions for a code field: JSON, or <option>s for a datalist when htmx asks.
+
+    The query is `q`, or the value of the one field an htmx-enhanced input sends."""
+    query = request.GET.get("q") or next(iter(request.GET.values()), "")
+    results = selectors.groups_search(user=request.user, query=query, limit=20)
+    if request.htmx:
+        return render(request, "groups/_suggestions.html", {"results": results})
+    return JsonResponse(
+        {
+            "results": [
+                {"id": group.pk, "code": group.code, "name": group.name, "kind": group.kind}
+                for group in results
+            ]
+        }
+    )
+
+
+@require_GET
+def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The node's whole subtree as CSV, streamed in tree order."""
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    # The national node is a virtual root: its subtree is every tree (only national scope
+    # reaches this line for it).
+    subtree = Group.objects.all() if group.kind == Kind.NATIONAL else group.get_descendants(
+        include_self=True
+    )
+    nodes = subtree.order_by("tree_id", "lft").values_list(
+        "code", "name", "name_local", "kind", "parent__code", "whatsapp_invite_link",
+        "telegram_chat_id", "electors", "is_generated", "is_active",
+    )  # fmt: skip
+
+    def rows() -> Iterator[str]:
+        echo = _Echo()
+        writer = csv.writer(echo)
+        yield "\ufeff" + writer.writerow(
+            ["code", "name", "name_local", "kind", "parent_code", "whatsapp_invite_link",
+             "telegram_chat_id", "electors", "generated", "active"]
+        )  # fmt: skip
+        for node in nodes.iterator(chunk_size=5000):
+            values = list(node)
+            values[3] = Kind(values[3]).name.lower()
+            yield writer.writerow([_spreadsheet_safe(value) for value in values])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="groups-{group.code}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# --- Changes --------------------------------------------------------------------------------
+
+
+def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "groups/forbidden.html", {"message": message}, status=403)
+
+
+@require_http_methods(["GET", "POST"])
+def group_create_child(request: HttpRequest, pk: int) -> HttpResponse:
+    parent = selectors.group_get_for_user(user=request.user, pk=pk)
+    if not selectors.group_can_manage(user=request.user, group=parent):
+        return _forbidden(request, _("Only a lead of this group can add to it."))
+    form = GroupChildForm(request.POST or None, parent=parent)
+    if request.method == "POST" and form.is_valid():
+        try:
+            child = services.group_create_child(actor=request.user, parent=parent, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Added %(name)s.") % {"name": child.name})
+            return redirect("groups:detail", pk=child.pk)
+    return render(
+        request,
+        "groups/form.html",
+        {"group": parent, "form": form, "title": _("Add a group under %(name)s") % {"name": parent.name}},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    if not selectors.group_can_manage(user=request.user, group=group):
+        return _forbidden(request, _("Only a lead of this group can change it."))
+    initial = {
+        "name": group.name,
+        "name_local": group.name_local,
+        "whatsapp_invite_link": group.whatsapp_invite_link,
+        "telegram_chat_id": group.telegram_chat_id,
+    }
+    form = GroupLinksForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_update(actor=request.user, group=group, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("groups:detail", pk=group.pk)
+    return render(
+        request,
+        "groups/form.html",
+        {"group": group, "form": form, "title": _("Change %(name)s") % {"name": group.name}},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def group_move(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    if not selectors.group_can_manage(user=request.user, group=group):
+        return _forbidden(request, _("Only a lead of this group can move it."))
+    form = GroupMoveForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        new_parent = form.cleaned_data["new_parent"]
+        try:
+            services.group_move(actor=request.user, group=group, new_parent=new_parent)
+        except ApplicationError as error:
+            form.add_error("new_parent", error.message)
+        else:
+            messages.success(
+                request,
+                _("Moved %(name)s under %(parent)s.") % {"name": group.name, "parent": new_parent.name},
+            )
+            return redirect("groups:detail", pk=group.pk)
+    return render(
+        request,
+        "groups/form.html",
+        {"group": group, "form": form, "title": _("Move %(name)s") % {"name": group.name}, "suggest": True},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    source = selectors.group_get_for_user(user=request.user, pk=pk)
+    if not selectors.group_can_manage(user=request.user, group=source):
+        return _forbidden(request, _("Only a lead of this booth can merge it."))
+    form = BoothMergeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        survivor = form.cleaned_data["survivor"]
+        try:
+            services.group_merge_booths(actor=request.user, source=source, survivor=survivor)
+        except ApplicationError as error:
+            form.add_error("survivor", error.message)
+        else:
+            messages.success(
+                request,
+                _("Merged %(source)s into %(survivor)s.") % {"source": source.name, "survivor": survivor.name},
+            )
+            return redirect("groups:detail", pk=survivor.pk)
+    return render(
+        request,
+        "groups/form.html",
+        {"group": source, "form": form, "title": _("Merge %(name)s into another booth") % {"name": source.name}, "suggest": True},
+    )
+
+
+@require_POST
+def group_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    try:
+        count = services.group_deactivate(actor=request.user, group=group)
+    except services.PermissionDenied as error:
+        return _forbidden(request, error.message)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Deactivated %(count)s groups.") % {"count": count})
+    return redirect("groups:detail", pk=group.pk)
+
+
+@require_POST
+def group_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    try:
+        services.group_reactivate(actor=request.user, group=group)
+    except services.PermissionDenied as error:
+        return _forbidden(request, error.message)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Reactivated %(name)s.") % {"name": group.name})
+    return redirect("groups:detail", pk=group.pk)
