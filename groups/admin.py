@@ -46,7 +46,9 @@ class GroupAdmin(MPTTModelAdmin):
             else:
                 parent = obj.parent or selectors.national_get()
                 if parent is None:
-                    raise ApplicationError("Load the reference tree first: there is no national node.")
+                    raise ApplicationError(
+                        "Load the reference tree first: there is no national node."
+                    )
                 created = services.group_create_child(
                     actor=request.user, parent=parent, name=obj.name, code=obj.code,
                     kind=obj.kind, name_local=obj.name_local,

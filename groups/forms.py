@@ -30,12 +30,6 @@ class GroupLinksForm(forms.Form):
         help_text=_("The numeric id of the group, e.g. -1001234567890."),
     )
 
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError(_("Enter a name."))
-        return name
-
 
 class GroupChildForm(GroupLinksForm):
     code = forms.CharField(
@@ -58,7 +52,9 @@ class GroupChildForm(GroupLinksForm):
         code = self.cleaned_data["code"].strip().upper()
         code_validator(code)
         if Group.objects.filter(code=code).exists():
-            raise forms.ValidationError(_("The code %(code)s is already in use."), params={"code": code})
+            raise forms.ValidationError(
+                _("The code %(code)s is already in use."), params={"code": code}
+            )
         return code
 
 

@@ -90,8 +90,10 @@ def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     group = selectors.group_get_for_user(user=request.user, pk=pk)
     # The national node is a virtual root: its subtree is every tree (only national scope
     # reaches this line for it).
-    subtree = Group.objects.all() if group.kind == Kind.NATIONAL else group.get_descendants(
-        include_self=True
+    subtree = (
+        Group.objects.all()
+        if group.kind == Kind.NATIONAL
+        else group.get_descendants(include_self=True)
     )
     nodes = subtree.order_by("tree_id", "lft").values_list(
         "code", "name", "name_local", "kind", "parent__code", "whatsapp_invite_link",
@@ -142,7 +144,9 @@ def group_create_child(request: HttpRequest, pk: int) -> HttpResponse:
     form = GroupChildForm(request.POST or None, parent=parent)
     if request.method == "POST" and form.is_valid():
         try:
-            child = services.group_create_child(actor=request.user, parent=parent, **form.cleaned_data)
+            child = services.group_create_child(
+                actor=request.user, parent=parent, **form.cleaned_data
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
@@ -151,7 +155,11 @@ def group_create_child(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "groups/form.html",
-        {"group": parent, "form": form, "title": _("Add a group under %(name)s") % {"name": parent.name}},
+        {
+            "group": parent,
+            "form": form,
+            "title": _("Add a group under %(name)s") % {"name": parent.name},
+        },
     )
 
 
@@ -197,13 +205,19 @@ def group_move(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Moved %(name)s under %(parent)s.") % {"name": group.name, "parent": new_parent.name},
+                _("Moved %(name)s under %(parent)s.")
+                % {"name": group.name, "parent": new_parent.name},
             )
             return redirect("groups:detail", pk=group.pk)
     return render(
         request,
         "groups/form.html",
-        {"group": group, "form": form, "title": _("Move %(name)s") % {"name": group.name}, "suggest": True},
+        {
+            "group": group,
+            "form": form,
+            "title": _("Move %(name)s") % {"name": group.name},
+            "suggest": True,
+        },
     )
 
 
@@ -222,13 +236,19 @@ def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Merged %(source)s into %(survivor)s.") % {"source": source.name, "survivor": survivor.name},
+                _("Merged %(source)s into %(survivor)s.")
+                % {"source": source.name, "survivor": survivor.name},
             )
             return redirect("groups:detail", pk=survivor.pk)
     return render(
         request,
         "groups/form.html",
-        {"group": source, "form": form, "title": _("Merge %(name)s into another booth") % {"name": source.name}, "suggest": True},
+        {
+            "group": source,
+            "form": form,
+            "title": _("Merge %(name)s into another booth") % {"name": source.name},
+            "suggest": True,
+        },
     )
 
 
