@@ -74,7 +74,7 @@ def latencies(bench: Bench, case: str, operation, samples: int) -> None:
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     p50 = statistics.median(timings)
-    p95 = timings[max(0, int(round(0.95 * len(timings))) - 1)]
+    p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
     bench.record(case, operations=samples, seconds=sum(timings) / 1000,
                  note=f"p50 {p50:.0f} ms, p95 {p95:.0f} ms")  # fmt: skip
 

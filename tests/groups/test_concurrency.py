@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from groups import services, tree as nested
+from groups import services
+from groups import tree as nested
 from groups.models import Group, Kind
 
 from .conftest import build_tree

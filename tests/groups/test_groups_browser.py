@@ -32,7 +32,8 @@ def test_search_a_constituency_by_name(page, sign_in, gopal, tree):
 
     page.get_by_label("Find a group by name or code").fill("pond")
 
-    result = page.get_by_role("list", name="Search results").get_by_role("link", name="Ponda", exact=True)
+    results = page.get_by_role("list", name="Search results")
+    result = results.get_by_role("link", name="Ponda", exact=True)
     result.wait_for()
     result.click()
     page.wait_for_url(f"**/groups/{tree.ponda.pk}/")
