@@ -50,10 +50,10 @@ def reference_tree_load(
 ) -> LoadReport:
     """Create the national node and the states' trees from the reference data.
 
-    Safe to run again: nodes that exist (by code) are left as they are, missing ones are added
-    and their trees renumbered; generated booths are only added to an assembly constituency
-    that has no booths yet. Refuses, writing nothing, when an existing code has another kind or
-    another parent than the reference data says.
+    Safe to run again: nodes that exist (by code) are left as they are and where they are (staff
+    may have renamed or moved them), missing ones are added and their trees renumbered;
+    generated booths are only added to an assembly constituency that has no booths yet.
+    Refuses, writing nothing, when an existing code belongs to a node of another kind.
     """
     started = time.monotonic()
     report = LoadReport()
@@ -151,15 +151,12 @@ def _merge_into_tree(root: Group, specs: Sequence[NodeSpec], *, report: LoadRepo
             new_specs.append(spec)
             continue
         report.unchanged += 1
-        _node_id, kind, parent_code = found
+        _node_id, kind, _parent_code = found
+        # Where staff have moved an existing node (a PC under a new district, say) is theirs
+        # to decide: only a node of another kind under the same code is a conflict.
         if kind != spec.kind:
             problems.append(
                 f"{spec.code} is a {Kind(kind).label} here but a {Kind(spec.kind).label} "
-                "in the reference data"
-            )
-        elif parent_code != spec.parent_code and spec.kind != Kind.STATE:
-            problems.append(
-                f"{spec.code} is under {parent_code} here but under {spec.parent_code} "
                 "in the reference data"
             )
     if problems:

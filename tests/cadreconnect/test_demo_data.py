@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from accounts.models import User
+from groups import tree
+from groups.models import Group
 
 
 def run_demo_data(*args: str) -> str:
@@ -36,13 +38,15 @@ def test_demo_data_prints_credentials_that_work(client, settings):
 def test_demo_data_twice_changes_nothing_but_resets_passwords(settings):
     settings.DEBUG = True
     run_demo_data()
+    users, groups = User.objects.count(), Group.objects.count()
     admin = User.objects.get(email="admin@cadreconnect.example")
     admin.set_password("changed-by-someone")
     admin.save()
 
     run_demo_data()
 
-    assert User.objects.count() == len(DEMO_USERS)
+    assert (User.objects.count(), Group.objects.count()) == (users, groups)
+    assert tree.check_integrity() == []
     admin.refresh_from_db()
     assert admin.check_password(DEMO_PASSWORD)
 

@@ -131,3 +131,21 @@ def test_an_unknown_state_is_refused():
         load("--states", "S99")
 
     assert not Group.objects.exists()
+
+
+@pytest.mark.django_db
+def test_nodes_staff_have_moved_stay_where_they_are_on_a_rerun(asha):
+    from groups import services
+
+    load("--states", "S05")
+    goa = Group.objects.get(code="S05")
+    district = services.group_create_child(
+        actor=asha, parent=goa, name="North Goa district", code="S05-D-01", kind=Kind.DISTRICT
+    )
+    services.group_move(actor=asha, group=Group.objects.get(code="S05-PC-01"), new_parent=district)
+
+    output = load("--states", "S05", "--booths")
+
+    assert Group.objects.get(code="S05-PC-01").parent_id == district.pk
+    assert "Created 1,205 nodes" in output
+    assert tree.check_integrity() == []
