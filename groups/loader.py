@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from cadreconnect.exceptions import ApplicationError
 from groups import reference, tree
-from groups.models import Group, Kind
+from groups.models import TREE_ROOT_KINDS, Group, Kind
 from groups.reference import NodeSpec
 
 COLUMNS = [
-    "id", "name", "name_local", "kind", "code", "parent_id", "whatsapp_invite_link",
+    "id", "name", "name_local", "kind", "code", "parent_id", "upper_id", "whatsapp_invite_link",
     "telegram_chat_id", "electors", "is_generated", "is_active", "merged_into_id",
     "created_at", "updated_at", "tree_id", "lft", "rght", "level",
 ]  # fmt: skip
@@ -61,11 +61,9 @@ def reference_tree_load(
     with transaction.atomic():
         tree.lock_table_for_load(tree.TABLE)
         tree.lock_trees(tree.ROOTS_LOCK)
-        next_tree_id = (Group.objects.aggregate(highest=Max("tree_id"))["highest"] or 0) + 1
         national = Group.objects.filter(code=reference.NATIONAL_CODE).first()
         if national is None:
-            _insert_new_tree([reference.NATIONAL], tree_id=next_tree_id, report=report)
-            next_tree_id += 1
+            _insert_new([reference.NATIONAL], report=report)
         elif national.kind != Kind.NATIONAL or national.parent_id is not None:
             raise TreeLoadError(
                 f"Code {national.code} belongs to '{national.name}', which is not the national "
@@ -75,12 +73,11 @@ def reference_tree_load(
             report.unchanged += 1
         for st_code in sorted(specs_by_state):
             specs = specs_by_state[st_code]
-            root = Group.objects.filter(code=st_code).first()
-            if root is None:
-                _insert_new_tree(specs, tree_id=next_tree_id, report=report)
-                next_tree_id += 1
+            if Group.objects.filter(code=st_code).exists():
+                _merge_into_state(st_code, specs, report=report)
             else:
-                _merge_into_tree(root, specs, report=report)
+                _refuse_clashes(st_code)
+                _insert_new(specs, report=report)
         tree.sync_id_sequence(tree.TABLE)
         if report.created_total:
             tree.analyze(tree.TABLE)
@@ -88,12 +85,14 @@ def reference_tree_load(
     return report
 
 
-def _insert_new_tree(specs: Sequence[NodeSpec], *, tree_id: int, report: LoadReport) -> None:
-    """A whole new tree: ids, nested-set numbers and rows computed here, inserted in bulk."""
-    # Every code of a tree starts with its root's code (S24, S24-PC-80, ...).
-    prefix = specs[0].code
+def _starts_tree(spec: NodeSpec) -> bool:
+    return spec.parent_code is None or spec.kind in TREE_ROOT_KINDS
+
+
+def _refuse_clashes(st_code: str) -> None:
+    # Every reference code of a state starts with the state's code (S24, S24-PC-80, ...).
     clashes = list(
-        Group.objects.filter(Q(code=prefix) | Q(code__startswith=f"{prefix}-")).values_list(
+        Group.objects.filter(Q(code=st_code) | Q(code__startswith=f"{st_code}-")).values_list(
             "code", flat=True
         )[:10]
     )
@@ -102,61 +101,111 @@ def _insert_new_tree(specs: Sequence[NodeSpec], *, tree_id: int, report: LoadRep
             f"Codes already used elsewhere in the tree: {', '.join(clashes)}. "
             "Move or recode those nodes before loading."
         )
+
+
+def _insert_new(
+    specs: Sequence[NodeSpec],
+    *,
+    report: LoadReport,
+    existing_ids: dict[str, int] | None = None,
+    existing_trees: dict[str, int] | None = None,
+) -> list[int]:
+    """Insert nodes, parents before children.
+
+    New trees (a node of a root kind, or one with no parent) get the next tree ids in code
+    order, as mptt's rebuild() would number them, and their nested-set numbers computed here.
+    Nodes added to an existing tree get placeholders; the caller renumbers that tree.
+    Returns the ids of the existing nodes that got new children.
+    """
+    existing_ids = existing_ids or {}
+    existing_trees = existing_trees or {}
     ids = tree.reserve_ids(tree.TABLE, len(specs))
-    id_by_code = {spec.code: node_id for spec, node_id in zip(specs, ids, strict=True)}
-    edges = [(id_by_code[spec.code], id_by_code.get(spec.parent_code), spec.code) for spec in specs]
-    numbers = {
-        numbered.id: numbered
-        for numbered in tree.number_tree(root_id=ids[0], tree_id=tree_id, edges=edges)
-    }
+    id_by_code = {**existing_ids, **{s.code: i for s, i in zip(specs, ids, strict=True)}}
+    next_tree_id = (Group.objects.aggregate(highest=Max("tree_id"))["highest"] or 0) + 1
+    root_code: dict[str, str] = {}
+    new_roots: list[str] = []
+    for spec in specs:
+        if _starts_tree(spec):
+            root_code[spec.code] = spec.code
+            new_roots.append(spec.code)
+        else:
+            root_code[spec.code] = root_code.get(spec.parent_code, spec.parent_code)
+    tree_id_of_root = {code: next_tree_id + index for index, code in enumerate(sorted(new_roots))}
+    members: dict[str, list[NodeSpec]] = {code: [] for code in new_roots}
+    grown: set[str] = set()
+    for spec in specs:
+        owner = root_code[spec.code]
+        if owner in members:
+            members[owner].append(spec)
+        else:
+            grown.add(owner)
+    numbers: dict[int, tree.Numbered] = {}
+    for code in new_roots:
+        edges = [
+            (id_by_code[s.code], None if s.code == code else id_by_code[s.parent_code], s.code)
+            for s in members[code]
+        ]
+        for numbered in tree.number_tree(
+            root_id=id_by_code[code], tree_id=tree_id_of_root[code], edges=edges
+        ):
+            numbers[numbered.id] = numbered
     now = timezone.now()
-    rows = (
-        _row(spec, id_by_code[spec.code], id_by_code.get(spec.parent_code),
-             numbers[id_by_code[spec.code]], now)
-        for spec in specs
-    )  # fmt: skip
-    tree.insert_rows(tree.TABLE, COLUMNS, rows)
+
+    def rows():
+        for spec in specs:
+            node_id = id_by_code[spec.code]
+            owner = root_code[spec.code]
+            numbered = numbers.get(node_id) or tree.Numbered(0, existing_trees[owner], 0, 0, 0)
+            if _starts_tree(spec):
+                yield _row(spec, node_id, None, id_by_code.get(spec.parent_code), numbered, now)
+            else:
+                yield _row(spec, node_id, id_by_code[spec.parent_code], None, numbered, now)
+
+    tree.insert_rows(tree.TABLE, COLUMNS, rows())
     report.created.update(spec.kind for spec in specs)
+    return [existing_ids[code] for code in sorted(grown)]
 
 
-def _row(spec: NodeSpec, node_id: int, parent_id: int | None, numbered, now) -> tuple:
+def _row(
+    spec: NodeSpec,
+    node_id: int,
+    parent_id: int | None,
+    upper_id: int | None,
+    numbered: tree.Numbered,
+    now,
+) -> tuple:
     return (
-        node_id, spec.name, spec.name_local, int(spec.kind), spec.code, parent_id, "",
-        None, spec.electors, spec.is_generated, True, None, now, now,
+        node_id, spec.name, spec.name_local, int(spec.kind), spec.code, parent_id, upper_id,
+        "", None, spec.electors, spec.is_generated, True, None, now, now,
         numbered.tree_id, numbered.lft, numbered.rght, numbered.level,
     )  # fmt: skip
 
 
-def _merge_into_tree(root: Group, specs: Sequence[NodeSpec], *, report: LoadReport) -> None:
-    """Add the reference nodes a state's existing tree lacks, then renumber that tree."""
-    tree.lock_trees(root.tree_id)
+def _merge_into_state(st_code: str, specs: Sequence[NodeSpec], *, report: LoadReport) -> None:
+    """Add the reference nodes a state lacks, then renumber the trees that grew."""
     existing = {
-        code: (node_id, kind, parent_code)
-        for node_id, code, kind, parent_code in Group.objects.filter(
-            tree_id=root.tree_id
-        ).values_list("id", "code", "kind", "parent__code")
+        code: (node_id, kind, tree_id, is_root, parent_code)
+        for node_id, code, kind, tree_id, parent_id, parent_code in Group.objects.filter(
+            Q(code=st_code) | Q(code__startswith=f"{st_code}-")
+        ).values_list("id", "code", "kind", "tree_id", "parent_id", "parent__code")
+        for is_root in [parent_id is None]
     }
-    acs_with_booths = set(
-        Group.objects.filter(tree_id=root.tree_id, kind=Kind.BOOTH).values_list(
-            "parent__code", flat=True
-        )
-    )
+    tree.lock_trees(*{tree_id for _, _, tree_id, _, _ in existing.values()})
+    acs_with_booths = {
+        parent_code for _, kind, _, _, parent_code in existing.values() if kind == Kind.BOOTH
+    }
     problems = []
     new_specs = []
     for spec in specs:
         found = existing.get(spec.code)
         if found is None:
-            if spec.is_generated and spec.parent_code in acs_with_booths:
-                continue
-            new_specs.append(spec)
+            if not (spec.is_generated and spec.parent_code in acs_with_booths):
+                new_specs.append(spec)
             continue
         report.unchanged += 1
-        _node_id, kind, _parent_code = found
-        # Where staff have moved an existing node (a PC under a new district, say) is theirs
-        # to decide: only a node of another kind under the same code is a conflict.
-        if kind != spec.kind:
+        if found[1] != spec.kind:
             problems.append(
-                f"{spec.code} is a {Kind(kind).label} here but a {Kind(spec.kind).label} "
+                f"{spec.code} is a {Kind(found[1]).label} here but a {Kind(spec.kind).label} "
                 "in the reference data"
             )
     if problems:
@@ -165,32 +214,26 @@ def _merge_into_tree(root: Group, specs: Sequence[NodeSpec], *, report: LoadRepo
         raise TreeLoadError(f"The tree disagrees with the reference data: {shown}{more}.")
     if not new_specs:
         return
-    _insert_into_existing_tree(root, new_specs, existing_ids={c: v[0] for c, v in existing.items()})
-    report.created.update(spec.kind for spec in new_specs)
-    report.trees_renumbered += 1
-
-
-def _insert_into_existing_tree(
-    root: Group, specs: Sequence[NodeSpec], *, existing_ids: dict[str, int]
-) -> None:
-    """Insert with placeholder numbers, then renumber the tree from its parent links."""
-    ids = tree.reserve_ids(tree.TABLE, len(specs))
-    id_by_code = dict(existing_ids)
-    id_by_code.update({spec.code: node_id for spec, node_id in zip(specs, ids, strict=True)})
-    missing_parents = {s.parent_code for s in specs if s.parent_code not in id_by_code}
-    if missing_parents:
-        raise TreeLoadError(f"No node with code {', '.join(sorted(missing_parents))} to add under.")
-    placeholder = tree.Numbered(0, root.tree_id, 0, 0, 0)
-    now = timezone.now()
-    tree.insert_rows(
-        tree.TABLE,
-        COLUMNS,
-        (
-            _row(spec, id_by_code[spec.code], id_by_code[spec.parent_code], placeholder, now)
-            for spec in specs
-        ),
+    missing = {s.parent_code for s in new_specs} - existing.keys() - {s.code for s in new_specs}
+    if missing:
+        raise TreeLoadError(f"No node with code {', '.join(sorted(missing))} to add under.")
+    # The tree each existing node's children go into: its own (roots are keys of themselves).
+    trees = {code: found[2] for code, found in existing.items()}
+    grown_under = _insert_new(
+        new_specs,
+        report=report,
+        existing_ids={code: found[0] for code, found in existing.items()},
+        existing_trees=trees,
     )
-    tree.rebuild_trees(root_ids=[root.pk])
+    if grown_under:
+        grown_trees = Group.objects.filter(pk__in=grown_under).values("tree_id")
+        roots = list(
+            Group.objects.filter(parent__isnull=True, tree_id__in=grown_trees).values_list(
+                "id", flat=True
+            )
+        )
+        tree.rebuild_trees(root_ids=roots)
+        report.trees_renumbered += len(roots)
 
 
 # --- Real booth lists -----------------------------------------------------------------------
@@ -294,6 +337,7 @@ def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImpor
                         spec,
                         node_id,
                         parent_ids[spec.parent_code],
+                        None,
                         tree.Numbered(0, acs[spec.parent_code][1], 0, 0, 0),
                         now,
                     )

@@ -1,10 +1,18 @@
 """The party's organisational tree: national level, states, zones, districts, Lok Sabha and
 assembly constituencies, mandals and polling booths.
 
-Layout (see README, "The group tree"): every state is the root of its own nested-set tree
-(`tree_id`), and the national node is a root of its own. The national level is a *virtual*
-parent: the children of the national node are the other roots. A write to the tree renumbers
-only the nodes of one state, which keeps an insert fast with a million booths loaded.
+Layout (see README, "The group tree"): a nested set renumbers every node to the right of an
+insert within its tree (`tree_id`), so the tree is cut into small trees:
+
+- the national node is a tree of its own and a *virtual* root: its children are the roots
+  that have nothing above them (the states);
+- each state is a tree holding its zones, districts and Lok Sabha constituencies;
+- each assembly constituency is a tree of its own holding its mandals and booths, and points
+  at the node above it (its Lok Sabha constituency, say) through `upper`, not `parent`.
+
+A booth insert or move then renumbers a few hundred rows, not a state's 160,000; moving an
+assembly constituency only changes its `upper`. `parent` is mptt's parent within a tree; the
+node above any node is `parent` or, for a tree root, `upper` (selectors.group_above).
 """
 
 from __future__ import annotations
@@ -39,6 +47,10 @@ whatsapp_invite_validator = RegexValidator(
 )
 
 
+# Kinds whose nodes always start a tree of their own (see the module docstring).
+TREE_ROOT_KINDS = frozenset({Kind.NATIONAL, Kind.STATE, Kind.ASSEMBLY})
+
+
 class Group(MPTTModel):
     """A node of the tree, and the real-world group (WhatsApp, Telegram) of its workers."""
 
@@ -61,6 +73,16 @@ class Group(MPTTModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="children",
+    )
+    upper = models.ForeignKey(
+        "self",
+        verbose_name=_("above"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lower_trees",
+        help_text=_("For the root of a tree below a state (an assembly constituency): the node "
+                    "above it."),
     )
     whatsapp_invite_link = models.URLField(
         _("WhatsApp invite link"), blank=True, validators=[whatsapp_invite_validator]
@@ -110,6 +132,11 @@ class Group(MPTTModel):
     @property
     def is_booth(self) -> bool:
         return self.kind == Kind.BOOTH
+
+    @property
+    def above_id(self) -> int | None:
+        """The node above this one: the mptt parent, or for a tree root its `upper`."""
+        return self.parent_id or self.upper_id
 
 
 class Role(models.TextChoices):

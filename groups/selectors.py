@@ -19,18 +19,20 @@ from groups.models import Assignment, Group, GroupFigures, Kind, Role
 
 @dataclass(frozen=True)
 class Scope:
-    """Subtrees a user may see: `everything`, or (tree_id, lft, rght) ranges."""
+    """Subtrees a user may see: `everything`, or (tree_id, lft, rght) ranges plus whole trees
+    that hang below those ranges (assembly constituencies and their booths)."""
 
     everything: bool
     ranges: tuple[tuple[int, int, int], ...] = ()
+    tree_ids: frozenset[int] = frozenset()
 
     def q(self, prefix: str = "") -> Q:
         """A filter on Group (or, with a prefix such as "booth__", on a model pointing at one)."""
         if self.everything:
             return Q()
-        if not self.ranges:
+        if not self.ranges and not self.tree_ids:
             return Q(pk__in=[])
-        condition = Q()
+        condition = Q(**{f"{prefix}tree_id__in": sorted(self.tree_ids)}) if self.tree_ids else Q()
         for tree_id, lft, rght in self.ranges:
             # A node is in the subtree when its lft lies in [lft, rght]: one bounded range of
             # the (tree_id, lft) index.
@@ -38,12 +40,26 @@ class Scope:
         return condition
 
     def contains(self, group: Group) -> bool:
-        if self.everything:
+        if self.everything or group.tree_id in self.tree_ids:
             return True
         return any(
             tree_id == group.tree_id and lft <= group.lft <= rght
             for tree_id, lft, rght in self.ranges
         )
+
+
+def scope_of(nodes: list[tuple[int, int, int, int]]) -> Scope:
+    """The scope under some nodes, given as (kind, tree_id, lft, rght)."""
+    if any(kind == Kind.NATIONAL for kind, *_ in nodes):
+        return Scope(everything=True)
+    ranges = _outermost(nodes)
+    below = Scope(everything=False, ranges=ranges).q(prefix="upper__")
+    tree_ids = frozenset(
+        Group.objects.filter(below, parent__isnull=True, upper__isnull=False).values_list(
+            "tree_id", flat=True
+        )
+    ) if ranges else frozenset()  # fmt: skip
+    return Scope(everything=False, ranges=ranges, tree_ids=tree_ids)
 
 
 def user_scope(user: User) -> Scope:
@@ -56,15 +72,13 @@ def user_scope(user: User) -> Scope:
     elif user.is_superuser:
         scope = Scope(everything=True)
     else:
-        nodes = list(
-            Group.objects.filter(assignments__user=user)
-            .values_list("kind", "tree_id", "lft", "rght")
-            .distinct()
+        scope = scope_of(
+            list(
+                Group.objects.filter(assignments__user=user)
+                .values_list("kind", "tree_id", "lft", "rght")
+                .distinct()
+            )
         )
-        if any(kind == Kind.NATIONAL for kind, *_ in nodes):
-            scope = Scope(everything=True)
-        else:
-            scope = Scope(everything=False, ranges=_outermost(nodes))
     user._group_scope = scope
     return scope
 
@@ -78,6 +92,20 @@ def _outermost(nodes: list[tuple[int, int, int, int]]) -> tuple[tuple[int, int, 
             continue
         kept.append((tree_id, lft, rght))
     return tuple(kept)
+
+
+def group_subtree(group: Group) -> QuerySet[Group]:
+    """The node and everything below it, across the trees that hang below it (no scope check:
+    callers have checked the node itself)."""
+    if group.kind == Kind.NATIONAL and group.parent_id is None:
+        return Group.objects.all()
+    return Group.objects.filter(scope_of([(group.kind, group.tree_id, group.lft, group.rght)]).q())
+
+
+def group_above(group: Group) -> Group | None:
+    """The node directly above: the mptt parent, or the node a tree root hangs from."""
+    above_id = group.above_id
+    return Group.objects.filter(pk=above_id).first() if above_id else None
 
 
 def groups_visible_to(user: User) -> QuerySet[Group]:
@@ -104,9 +132,11 @@ def national_get() -> Group | None:
 def group_children(*, user: User, group: Group) -> QuerySet[Group]:
     """Children in code order. The national node's children are the other roots."""
     if group.kind == Kind.NATIONAL and group.parent_id is None:
-        children = Group.objects.filter(parent__isnull=True).exclude(pk=group.pk)
+        children = Group.objects.filter(parent__isnull=True, upper__isnull=True).exclude(
+            pk=group.pk
+        )
     else:
-        children = Group.objects.filter(parent=group)
+        children = Group.objects.filter(Q(parent=group) | Q(upper=group))
     return children.filter(user_scope(user).q()).order_by("code")
 
 
@@ -121,13 +151,26 @@ def group_scope_tops(*, user: User) -> list[Group]:
     condition = Q(pk__in=[])
     for tree_id, lft, _rght in scope.ranges:
         condition |= Q(tree_id=tree_id, lft=lft)
-    return list(Group.objects.filter(condition).order_by("code"))
+    tops = list(Group.objects.filter(condition))
+    # An assignment inside a tree that hangs below a state: that tree's top node, unless
+    # another assignment already covers it.
+    covered = Scope(everything=False, ranges=scope.ranges)
+    lower_roots = Group.objects.filter(
+        tree_id__in=sorted(scope.tree_ids), parent__isnull=True
+    ).select_related("upper")
+    tops += [root for root in lower_roots if not (root.upper and covered.contains(root.upper))]
+    return sorted(tops, key=lambda group: group.code)
 
 
 def group_breadcrumb(*, user: User, group: Group) -> list[Group]:
     """Ancestors from the top of the user's scope down to (not including) the group."""
     scope = user_scope(user)
-    ancestors = [node for node in group.get_ancestors() if scope.contains(node)]
+    chain = list(group.get_ancestors())
+    top = chain[0] if chain else group
+    if top.upper_id:
+        above = Group.objects.get(pk=top.upper_id)
+        chain = [*above.get_ancestors(), above, *chain]
+    ancestors = [node for node in chain if scope.contains(node)]
     if scope.everything and group.kind != Kind.NATIONAL:
         national = national_get()
         if national is not None:
@@ -156,9 +199,9 @@ def group_can_manage(*, user: User, group: Group) -> bool:
     if user.is_superuser:
         return True
     leads = Group.objects.filter(assignments__user=user, assignments__role=Role.LEAD)
-    if leads.filter(kind=Kind.NATIONAL).exists():
-        return True
-    return leads.filter(tree_id=group.tree_id, lft__lte=group.lft, rght__gte=group.rght).exists()
+    return scope_of(list(leads.values_list("kind", "tree_id", "lft", "rght").distinct())).contains(
+        group
+    )
 
 
 def group_leads(*, group: Group) -> QuerySet[Assignment]:

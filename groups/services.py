@@ -16,7 +16,7 @@ from accounts.models import User
 from cadreconnect.exceptions import ApplicationError
 from cadreconnect.services import audit_record
 from groups import selectors, tree
-from groups.models import Assignment, Group, Kind, Role
+from groups.models import TREE_ROOT_KINDS, Assignment, Group, Kind, Role
 
 
 class PermissionDenied(ApplicationError):
@@ -95,7 +95,12 @@ def group_create_child(
     _validate(group)
     with transaction.atomic():
         if _is_national(parent):
-            group = _root_create(group)
+            group = _root_create(group, upper=None)
+        elif kind in TREE_ROOT_KINDS:
+            parent = _locked(parent)
+            if not parent.is_active:
+                raise ApplicationError(f"{parent.name} is deactivated; reactivate it first.")
+            group = _root_create(group, upper=parent)
         else:
             parent = _locked(parent)
             if not parent.is_active:
@@ -110,12 +115,13 @@ def group_create_child(
     return group
 
 
-def _root_create(group: Group) -> Group:
-    """The one way a new root (a state's tree) comes to be: tree ids are handed out under a
-    lock, so two roots never share one."""
+def _root_create(group: Group, *, upper: Group | None) -> Group:
+    """The one way a new tree comes to be (a state, or an assembly constituency hanging below
+    `upper`): tree ids are handed out under a lock, so two roots never share one."""
     tree.lock_trees(tree.ROOTS_LOCK)
     next_tree_id = (Group.objects.aggregate(highest=Max("tree_id"))["highest"] or 0) + 1
     group.parent = None
+    group.upper = upper
     # mptt would pick this tree id too, but only we hold the lock that makes it safe.
     group.tree_id = next_tree_id
     group.lft, group.rght, group.level = 1, 2, 0
@@ -171,8 +177,12 @@ def group_update(
 
 
 def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
-    """Move a node and its whole subtree under another node (to the national node: it becomes
-    a tree of its own)."""
+    """Move a node and everything below it under another node.
+
+    A node that starts a tree below a state (an assembly constituency) only changes the node
+    it hangs from; any other node moves within or between trees through mptt. Under the
+    national node a node becomes a tree of its own.
+    """
     if _is_national(group):
         raise ApplicationError("The national level cannot be moved.")
     _require_manage(actor, group, new_parent)
@@ -182,11 +192,9 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
         new_parent = Group.objects.get(pk=new_parent.pk)
         # Numbers may have moved between reading and locking: lock what they are now.
         tree.lock_trees(group.tree_id, new_parent.tree_id)
-        if new_parent.pk == group.pk or (
-            new_parent.tree_id == group.tree_id
-            and group.lft <= new_parent.lft
-            and new_parent.rght <= group.rght
-        ):
+        if new_parent.pk == group.pk or selectors.group_subtree(group).filter(
+            pk=new_parent.pk
+        ).exists():
             raise ApplicationError(
                 f"{group.name} cannot move under {new_parent.name}, which is inside it: the "
                 "tree would have a loop."
@@ -194,23 +202,29 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
         _check_kind_below(new_parent, group.kind)
         if not new_parent.is_active:
             raise ApplicationError(f"{new_parent.name} is deactivated; reactivate it first.")
-        old_parent_code = group.parent.code if group.parent_id else None
-        old_tree_id = group.tree_id
-        if _is_national(new_parent):
-            if group.parent_id is None:
-                return group
-            group.move_to(None)
-        elif group.parent_id == new_parent.pk:
+        old_above = selectors.group_above(group)
+        old_trees = {group.tree_id, old_above.tree_id if old_above else group.tree_id}
+        if old_above is not None and old_above.pk == new_parent.pk:
             return group
+        if group.parent_id is None and group.upper_id is None and _is_national(new_parent):
+            return group
+        if group.parent_id is None and group.upper_id is not None:
+            # The root of a lower tree: only what it hangs from changes.
+            if _is_national(new_parent):
+                Group.objects.filter(pk=group.pk).update(upper=None)
+            else:
+                Group.objects.filter(pk=group.pk).update(upper=new_parent)
+        elif _is_national(new_parent):
+            group.move_to(None)
         else:
             group.parent = new_parent
             group.save()
         group.refresh_from_db()
         audit_record(
             actor=actor, action="group.move", target=group,
-            data={"from": old_parent_code, "to": new_parent.code},
+            data={"from": old_above.code if old_above else None, "to": new_parent.code},
         )  # fmt: skip
-    for tree_id in {old_tree_id, group.tree_id}:
+    for tree_id in old_trees | {group.tree_id, new_parent.tree_id}:
         transaction.on_commit(lambda tree_id=tree_id: _refresh_figures(tree_id))
     return group
 
@@ -222,9 +236,7 @@ def group_deactivate(*, actor: User, group: Group) -> int:
     _require_manage(actor, group)
     with transaction.atomic():
         group = _locked(group)
-        count = Group.objects.filter(
-            tree_id=group.tree_id, lft__range=(group.lft, group.rght), is_active=True
-        ).update(is_active=False)
+        count = selectors.group_subtree(group).filter(is_active=True).update(is_active=False)
         audit_record(actor=actor, action="group.deactivate", target=group, data={"nodes": count})
     transaction.on_commit(lambda: _refresh_figures(group.tree_id))
     return count
@@ -236,8 +248,9 @@ def group_reactivate(*, actor: User, group: Group) -> Group:
     _require_manage(actor, group)
     with transaction.atomic():
         group = _locked(group)
-        if group.parent_id and not group.parent.is_active:
-            raise ApplicationError(f"{group.parent.name} is deactivated; reactivate it first.")
+        above = selectors.group_above(group)
+        if above is not None and not above.is_active:
+            raise ApplicationError(f"{above.name} is deactivated; reactivate it first.")
         if group.merged_into_id:
             raise ApplicationError(f"{group.name} was merged into another booth.")
         Group.objects.filter(pk=group.pk).update(is_active=True)
@@ -310,49 +323,78 @@ def _refresh_figures(tree_id: int) -> None:
     group_figures_refresh.delay(tree_id)
 
 
-def group_figures_refresh(*, tree_id: int) -> int:
-    """Recount the figures of every node of one tree, set-wise; returns the nodes counted.
+_RECOUNT_SQL = """
+    INSERT INTO groups_groupfigures (group_id, booths, booths_with_whatsapp, members,
+        active_members, booths_with_active_member, updated_at)
+    SELECT node.id,
+        (SELECT COUNT(*) FROM groups_group booth
+          WHERE booth.tree_id = node.tree_id AND booth.lft BETWEEN node.lft AND node.rght
+            AND booth.kind = %(booth)s AND booth.is_active)
+        + COALESCE((SELECT SUM(figures.booths) FROM groups_group inside
+            JOIN groups_group lower_root ON lower_root.upper_id = inside.id
+            JOIN groups_groupfigures figures ON figures.group_id = lower_root.id
+          WHERE inside.tree_id = node.tree_id AND inside.lft BETWEEN node.lft AND node.rght), 0),
+        (SELECT COUNT(*) FROM groups_group booth
+          WHERE booth.tree_id = node.tree_id AND booth.lft BETWEEN node.lft AND node.rght
+            AND booth.kind = %(booth)s AND booth.is_active AND booth.whatsapp_invite_link <> '')
+        + COALESCE((SELECT SUM(figures.booths_with_whatsapp) FROM groups_group inside
+            JOIN groups_group lower_root ON lower_root.upper_id = inside.id
+            JOIN groups_groupfigures figures ON figures.group_id = lower_root.id
+          WHERE inside.tree_id = node.tree_id AND inside.lft BETWEEN node.lft AND node.rght), 0),
+        0, 0, 0, %(now)s
+    FROM groups_group node
+    WHERE node.tree_id IN ({trees})
+"""
+# Trees that hang below another tree (assembly constituencies), and the others.
+_LOWER_TREES = "SELECT tree_id FROM groups_group WHERE parent_id IS NULL AND upper_id IS NOT NULL"
+_UPPER_TREES = (
+    "SELECT tree_id FROM groups_group"
+    " WHERE parent_id IS NULL AND upper_id IS NULL AND kind <> %(national)s"
+)
 
-    Booth counts come from the tree itself. The national node's figures are the sum of the
-    roots'. Member counts are filled in by the member register (members.figures).
-    """
+
+def _recount(trees_sql: str, params: dict) -> int:
+    """Recount the figures of every node of the trees `trees_sql` selects. A node counts the
+    active booths in its own range plus the figures of the trees hanging below that range, so
+    lower trees are counted before the trees they hang from."""
     from django.db import connection
     from django.utils import timezone
 
-    from groups.models import GroupFigures
+    params = {**params, "booth": int(Kind.BOOTH), "now": timezone.now()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM groups_groupfigures WHERE group_id IN"
+            f" (SELECT id FROM groups_group WHERE tree_id IN ({trees_sql}))",  # noqa: S608
+            params,
+        )
+        cursor.execute(_RECOUNT_SQL.format(trees=trees_sql), params)
+        return cursor.rowcount
 
-    now = timezone.now()
+
+def group_figures_refresh(*, tree_id: int) -> int:
+    """Recount the figures of one tree, of the tree it hangs from, and of the national node;
+    returns the nodes counted.
+
+    Booth counts come from the tree itself. Member counts are filled in by the member register
+    (FIGURES_RECEIVERS).
+    """
     with transaction.atomic():
-        tree.lock_figures(tree_id)
-        GroupFigures.objects.filter(group__tree_id=tree_id).delete()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                INSERT INTO groups_groupfigures (group_id, booths, booths_with_whatsapp, members,
-                    active_members, booths_with_active_member, updated_at)
-                SELECT node.id,
-                       COUNT(booth.id),
-                       COUNT(booth.id) FILTER (WHERE booth.whatsapp_invite_link <> ''),
-                       0, 0, 0, %s
-                FROM groups_group node
-                LEFT JOIN groups_group booth
-                  ON booth.tree_id = node.tree_id
-                 -- lft within [lft, rght] is the whole subtree, and a bounded index range.
-                 AND booth.lft BETWEEN node.lft AND node.rght
-                 AND booth.kind = %s AND booth.is_active
-                WHERE node.tree_id = %s
-                GROUP BY node.id
-                """,
-                [now, int(Kind.BOOTH), tree_id],
-            )
-            counted = cursor.rowcount
+        tree.lock_figures(0)
+        counted = _recount("%(tree)s", {"tree": tree_id})
         for receiver in FIGURES_RECEIVERS:
             receiver(tree_id=tree_id)
-        _national_figures_refresh(now)
+        root = Group.objects.filter(tree_id=tree_id, parent__isnull=True).first()
+        if root is not None and root.upper_id:
+            upper_tree = Group.objects.filter(pk=root.upper_id).values_list("tree_id", flat=True)
+            for upper_tree_id in upper_tree:
+                counted += _recount("%(tree)s", {"tree": upper_tree_id})
+                for receiver in FIGURES_RECEIVERS:
+                    receiver(tree_id=upper_tree_id)
+        _national_figures_refresh()
     return counted
 
 
-def _national_figures_refresh(now) -> None:
+def _national_figures_refresh() -> None:
     from django.db.models import Sum
 
     from groups.models import GroupFigures
@@ -360,11 +402,10 @@ def _national_figures_refresh(now) -> None:
     national = selectors.national_get()
     if national is None:
         return
-    tree.lock_figures(national.tree_id)
     fields = ["booths", "booths_with_whatsapp", "members", "active_members",
               "booths_with_active_member"]  # fmt: skip
     totals = (
-        GroupFigures.objects.filter(group__parent__isnull=True)
+        GroupFigures.objects.filter(group__parent__isnull=True, group__upper__isnull=True)
         .exclude(group=national)
         .aggregate(**{name: Sum(name) for name in fields})
     )
@@ -374,11 +415,15 @@ def _national_figures_refresh(now) -> None:
 
 
 def group_figures_refresh_all() -> int:
-    trees = Group.objects.filter(parent__isnull=True).exclude(kind=Kind.NATIONAL)
-    return sum(
-        group_figures_refresh(tree_id=tree_id)
-        for tree_id in trees.values_list("tree_id", flat=True)
-    )
+    """Recount every node: the lower trees first, then the trees they hang from, set-wise."""
+    with transaction.atomic():
+        tree.lock_figures(0)
+        counted = _recount(_LOWER_TREES, {})
+        counted += _recount(_UPPER_TREES, {"national": int(Kind.NATIONAL)})
+        for receiver in FIGURES_RECEIVERS:
+            receiver(tree_id=None)
+        _national_figures_refresh()
+    return counted
 
 
 # Apps that count things per node (the member register) add receiver(tree_id=...) here; each

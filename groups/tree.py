@@ -303,6 +303,22 @@ INTEGRITY_CHECKS: list[tuple[str, str]] = [
             ) ordered WHERE previous IS NOT NULL AND previous >= code""",
     ),
     (
+        "nodes with both a parent and a node above their tree",
+        f"SELECT id FROM {TABLE} WHERE parent_id IS NOT NULL AND upper_id IS NOT NULL",
+    ),
+    (
+        "tree roots whose kind is not deeper than the node above them",
+        f"""SELECT root.id FROM {TABLE} root JOIN {TABLE} above ON above.id = root.upper_id
+            WHERE root.kind <= above.kind""",
+    ),
+    (
+        "tree roots hanging from a tree that hangs from another",
+        f"""SELECT root.id FROM {TABLE} root
+            JOIN {TABLE} above ON above.id = root.upper_id
+            JOIN {TABLE} top ON top.tree_id = above.tree_id AND top.parent_id IS NULL
+            WHERE top.upper_id IS NOT NULL""",
+    ),
+    (
         "children whose kind is not deeper than their parent's",
         f"""SELECT child.id FROM {TABLE} child JOIN {TABLE} parent ON parent.id = child.parent_id
             WHERE child.kind <= parent.kind""",

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -88,15 +89,9 @@ def group_autocomplete(request: HttpRequest) -> HttpResponse:
 def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The node's whole subtree as CSV, streamed in tree order."""
     group = selectors.group_get_for_user(user=request.user, pk=pk)
-    # The national node is a virtual root: its subtree is every tree (only national scope
-    # reaches this line for it).
-    subtree = (
-        Group.objects.all()
-        if group.kind == Kind.NATIONAL
-        else group.get_descendants(include_self=True)
-    )
-    nodes = subtree.order_by("tree_id", "lft").values_list(
-        "code", "name", "name_local", "kind", "parent__code", "whatsapp_invite_link",
+    nodes = selectors.group_subtree(group).order_by("tree_id", "lft").values_list(
+        "code", "name", "name_local", "kind", Coalesce("parent__code", "upper__code"),
+        "whatsapp_invite_link",
         "telegram_chat_id", "electors", "is_generated", "is_active",
     )  # fmt: skip
 
