@@ -271,16 +271,23 @@ def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImpor
     """
     report = BoothImportReport(dry_run=dry_run)
     parsed = _parse_booth_rows(source, report)
-    acs = {
-        code: (node_id, tree_id)
-        for code, node_id, tree_id in Group.objects.filter(
-            kind=Kind.ASSEMBLY, code__in={row[1] for row in parsed}
-        ).values_list("code", "id", "tree_id")
-    }
+    acs = {}
+    inactive_acs = set()
+    for code, node_id, tree_id, is_active in Group.objects.filter(
+        kind=Kind.ASSEMBLY, code__in={row[1] for row in parsed}
+    ).values_list("code", "id", "tree_id", "is_active"):
+        acs[code] = (node_id, tree_id)
+        if not is_active:
+            inactive_acs.add(code)
     placeable = []
     for line, ac, code, name in parsed:
         if ac not in acs:
             report.problems.append((line, f"no assembly constituency {ac} in the tree"))
+        elif ac in inactive_acs:
+            # As group_create_child and group_reactivate refuse: no live booth under a dead AC.
+            report.problems.append(
+                (line, f"assembly constituency {ac} is deactivated; reactivate it first")
+            )
         else:
             placeable.append((line, ac, code, name))
     if not placeable:
@@ -291,10 +298,12 @@ def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImpor
         if not dry_run:
             tree.lock_trees(*tree_ids)
         existing = {
-            code: (node_id, parent_id, kind)
-            for code, node_id, parent_id, kind in Group.objects.filter(
-                code__in=[row[2] for row in placeable]
-            ).values_list("code", "id", "parent_id", "kind")
+            code: (node_id, parent_id, kind, parent_code, merged_into_code)
+            for code, node_id, parent_id, kind, parent_code, merged_into_code in (
+                Group.objects.filter(code__in=[row[2] for row in placeable]).values_list(
+                    "code", "id", "parent_id", "kind", "parent__code", "merged_into__code"
+                )
+            )
         }
         new_specs = []
         renames = []
@@ -302,10 +311,21 @@ def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImpor
             found = existing.get(code)
             if found is None:
                 new_specs.append(NodeSpec(code, name, Kind.BOOTH, ac))
-            elif found[1] != acs[ac][0] or found[2] != Kind.BOOTH:
-                report.problems.append((line, f"code {code} is used by another kind of node"))
+                continue
+            node_id, parent_id, kind, parent_code, merged_into_code = found
+            if kind != Kind.BOOTH:
+                report.problems.append(
+                    (line, f"code {code} is taken by a node of another kind ({Kind(kind).label})")
+                )
+            elif parent_id != acs[ac][0]:
+                report.problems.append(
+                    (line, f"booth {code} is under {parent_code} here, not under {ac}")
+                )
+            elif merged_into_code:
+                # A merge is a person's decision that two booths are one; a list does not undo it.
+                report.problems.append((line, f"booth {code} was merged into {merged_into_code}"))
             else:
-                renames.append((found[0], name))
+                renames.append((node_id, name))
         report.created = len(new_specs)
         report.updated = len(renames)
         retired = Group.objects.filter(
@@ -327,6 +347,9 @@ def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImpor
         )
         report.generated_retired = retired.update(is_active=False, updated_at=now)
         if new_specs:
+            # reserve_ids reads MAX(id): keep out writers of other trees (whose tree locks we
+            # do not hold) until the new ids are taken, or one of them may get the same id.
+            tree.lock_table_for_load(tree.TABLE)
             ids = tree.reserve_ids(tree.TABLE, len(new_specs))
             parent_ids = {ac: node_id for ac, (node_id, _) in acs.items()}
             tree.insert_rows(
@@ -348,6 +371,12 @@ def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImpor
             roots = Group.objects.filter(parent__isnull=True, tree_id__in=tree_ids)
             tree.rebuild_trees(root_ids=list(roots.values_list("id", flat=True)))
             tree.analyze(tree.TABLE)
+        # Booths were added, renamed or retired: recount these trees' figures, as the services
+        # do after every tree change.
+        from groups.tasks import group_figures_refresh
+
+        for tree_id in tree_ids:
+            transaction.on_commit(lambda tree_id=tree_id: group_figures_refresh.delay(tree_id))
     return report
 
 
