@@ -18,7 +18,7 @@ from django.db import connection
 from accounts.models import User
 from bench.harness import Bench
 from cadreconnect.celery import app as celery_app
-from groups import loader, reference, services, tree
+from groups import loader, reference, selectors, services, tree
 from groups.models import Group, Kind
 
 SLICE = int(os.environ.get("BENCH_MPTT_SLICE", "20000"))
@@ -84,10 +84,9 @@ def run(bench: Bench) -> None:
     bulk_load(bench)
     admin = User.objects.create_superuser("bench-tree@cadreconnect.example", "bench-pass-2026")
     up = Group.objects.get(code=STATE)
-    acs = list(Group.objects.filter(tree_id=up.tree_id, kind=Kind.ASSEMBLY).order_by("code"))
-    booths = list(
-        Group.objects.filter(tree_id=up.tree_id, kind=Kind.BOOTH).values_list("pk", flat=True)
-    )
+    state = selectors.group_subtree(up)
+    acs = list(state.filter(kind=Kind.ASSEMBLY).order_by("code"))
+    booths = list(state.filter(kind=Kind.BOOTH).values_list("pk", flat=True))
     rng = random.Random(2026)
     print(f"  {STATE}: {len(booths):,} booths, {len(acs)} assembly constituencies", flush=True)
 

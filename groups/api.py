@@ -23,7 +23,9 @@ class GroupSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_parent_code(self, group: Group) -> str | None:
-        return group.parent.code if group.parent_id else None
+        """The code of the node above (for an assembly constituency: its upper node)."""
+        above = group.parent if group.parent_id else group.upper if group.upper_id else None
+        return above.code if above else None
 
 
 # DRF answers for itself (401/403 in JSON) instead of the portal's redirect to the sign-in page.
@@ -39,7 +41,7 @@ class GroupList(generics.ListAPIView):
             return selectors.groups_search(user=self.request.user, query=query, limit=200)
         return (
             selectors.groups_visible_to(self.request.user)
-            .select_related("parent")
+            .select_related("parent", "upper")
             .order_by("tree_id", "lft")
         )
 
@@ -59,5 +61,5 @@ class GroupChildren(generics.ListAPIView):
     def get_queryset(self):
         group = selectors.group_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
         return selectors.group_children(user=self.request.user, group=group).select_related(
-            "parent"
+            "parent", "upper"
         )

@@ -81,8 +81,9 @@ class Group(MPTTModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="lower_trees",
-        help_text=_("For the root of a tree below a state (an assembly constituency): the node "
-                    "above it."),
+        help_text=_(
+            "For the root of a tree below a state (an assembly constituency): the node above it."
+        ),
     )
     whatsapp_invite_link = models.URLField(
         _("WhatsApp invite link"), blank=True, validators=[whatsapp_invite_validator]

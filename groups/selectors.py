@@ -102,6 +102,17 @@ def group_subtree(group: Group) -> QuerySet[Group]:
     return Group.objects.filter(scope_of([(group.kind, group.tree_id, group.lft, group.rght)]).q())
 
 
+def group_lineage(group: Group) -> list[Group]:
+    """Every node above this one, top first, across the tree it hangs from (not the virtual
+    national root)."""
+    chain = list(group.get_ancestors())
+    top = chain[0] if chain else group
+    if top.upper_id:
+        above = Group.objects.get(pk=top.upper_id)
+        chain = [*above.get_ancestors(), above, *chain]
+    return chain
+
+
 def group_above(group: Group) -> Group | None:
     """The node directly above: the mptt parent, or the node a tree root hangs from."""
     above_id = group.above_id
@@ -165,12 +176,7 @@ def group_scope_tops(*, user: User) -> list[Group]:
 def group_breadcrumb(*, user: User, group: Group) -> list[Group]:
     """Ancestors from the top of the user's scope down to (not including) the group."""
     scope = user_scope(user)
-    chain = list(group.get_ancestors())
-    top = chain[0] if chain else group
-    if top.upper_id:
-        above = Group.objects.get(pk=top.upper_id)
-        chain = [*above.get_ancestors(), above, *chain]
-    ancestors = [node for node in chain if scope.contains(node)]
+    ancestors = [node for node in group_lineage(group) if scope.contains(node)]
     if scope.everything and group.kind != Kind.NATIONAL:
         national = national_get()
         if national is not None:
@@ -189,7 +195,12 @@ def groups_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Group]
         | Q(name_local__icontains=query)
         | Q(code__startswith=query.upper())
     )
-    return groups_visible_to(user).filter(matches).order_by("kind", "name", "code")[:limit]
+    return (
+        groups_visible_to(user)
+        .filter(matches)
+        .select_related("parent", "upper")
+        .order_by("kind", "name", "code")[:limit]
+    )
 
 
 def group_can_manage(*, user: User, group: Group) -> bool:

@@ -192,9 +192,10 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
         new_parent = Group.objects.get(pk=new_parent.pk)
         # Numbers may have moved between reading and locking: lock what they are now.
         tree.lock_trees(group.tree_id, new_parent.tree_id)
-        if new_parent.pk == group.pk or selectors.group_subtree(group).filter(
-            pk=new_parent.pk
-        ).exists():
+        if (
+            new_parent.pk == group.pk
+            or selectors.group_subtree(group).filter(pk=new_parent.pk).exists()
+        ):
             raise ApplicationError(
                 f"{group.name} cannot move under {new_parent.name}, which is inside it: the "
                 "tree would have a loop."
@@ -361,12 +362,10 @@ def _recount(trees_sql: str, params: dict) -> int:
     from django.utils import timezone
 
     params = {**params, "booth": int(Kind.BOOTH), "now": timezone.now()}
+    # trees_sql is one of this module's constant subqueries; values go in as parameters.
+    in_trees = f"SELECT id FROM groups_group WHERE tree_id IN ({trees_sql})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM groups_groupfigures WHERE group_id IN"
-            f" (SELECT id FROM groups_group WHERE tree_id IN ({trees_sql}))",  # noqa: S608
-            params,
-        )
+        cursor.execute(f"DELETE FROM groups_groupfigures WHERE group_id IN ({in_trees})", params)  # noqa: S608
         cursor.execute(_RECOUNT_SQL.format(trees=trees_sql), params)
         return cursor.rowcount
 

@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from groups import loader, services
+from groups import loader, selectors, services
 from groups.models import Group, GroupFigures, Kind
 from groups.tree import check_integrity
 from tests.conftest import wait_until
@@ -24,28 +24,27 @@ def invite_link(seed: int) -> str:
 
 def counted_by_hand() -> dict[int, tuple[int, int]]:
     """group id -> (active booths, active booths with a WhatsApp link) in its subtree, counted
-    from the rows; the national node's are the totals over the other roots."""
-    nodes = list(Group.objects.values_list("id", "tree_id", "lft", "rght", "parent_id"))
-    booths = list(
-        Group.objects.filter(kind=Kind.BOOTH, is_active=True).values_list(
-            "tree_id", "lft", "whatsapp_invite_link"
-        )
+    from the rows by walking up from every booth to the top (parent, or for the root of a tree
+    hanging below another, the node it hangs from); the national node's are the totals over
+    the roots with nothing above them."""
+    above = {
+        node_id: parent_id or upper_id
+        for node_id, parent_id, upper_id in Group.objects.values_list("id", "parent", "upper")
+    }
+    counts = {node_id: [0, 0] for node_id in above}
+    booths = Group.objects.filter(kind=Kind.BOOTH, is_active=True).values_list(
+        "id", "whatsapp_invite_link"
     )
-    counts = {}
-    for node_id, tree_id, lft, rght, _parent_id in nodes:
-        inside = [
-            link
-            for booth_tree, booth_lft, link in booths
-            if booth_tree == tree_id and lft <= booth_lft <= rght
-        ]
-        counts[node_id] = (len(inside), sum(1 for link in inside if link))
     national = Group.objects.get(kind=Kind.NATIONAL, parent__isnull=True)
-    roots = [node_id for node_id, *_, parent_id in nodes if parent_id is None]
-    counts[national.pk] = (
-        sum(counts[root][0] for root in roots if root != national.pk),
-        sum(counts[root][1] for root in roots if root != national.pk),
-    )
-    return counts
+    for booth_id, link in booths:
+        node_id = booth_id
+        while node_id is not None:
+            counts[node_id][0] += 1
+            counts[node_id][1] += 1 if link else 0
+            node_id = above[node_id]
+        counts[national.pk][0] += 1
+        counts[national.pk][1] += 1 if link else 0
+    return {node_id: (booths, linked) for node_id, (booths, linked) in counts.items()}
 
 
 def stored_figures() -> dict[int, tuple[int, int]]:
@@ -103,7 +102,9 @@ def test_figures_of_every_node_equal_a_count_by_hand(goa_and_lakshadweep):
 def test_national_figures_are_the_sum_over_the_state_roots(goa_and_lakshadweep):
     services.group_figures_refresh_all()
 
-    roots = GroupFigures.objects.filter(group__parent__isnull=True).exclude(group__code="IN")
+    roots = GroupFigures.objects.filter(
+        group__parent__isnull=True, group__upper__isnull=True
+    ).exclude(group__code="IN")
     assert sorted(roots.values_list("group__code", flat=True)) == ["S05", "U06"]
     assert figures_of("IN") == (
         sum(roots.values_list("booths", flat=True)),
@@ -114,15 +115,20 @@ def test_national_figures_are_the_sum_over_the_state_roots(goa_and_lakshadweep):
 def test_refreshing_one_tree_recounts_it_and_the_national_node(goa_and_lakshadweep):
     services.group_figures_refresh_all()
     goa = Group.objects.get(code="S05")
-    goa_ids = set(Group.objects.filter(tree_id=goa.tree_id).values_list("id", flat=True))
+    goa_ids = set(selectors.group_subtree(goa).values_list("id", flat=True))
     goa_before = {group_id: stored_figures()[group_id] for group_id in goa_ids}
     lakshadweep = Group.objects.get(code="U06")
+    kavaratti = Group.objects.get(code="U06-AC-001")  # a tree of its own, below Lakshadweep's
     Group.objects.filter(code__startswith="U06-AC-001-B-001").update(is_active=False)
     Group.objects.filter(code="U06-AC-001-B-0030").update(whatsapp_invite_link=invite_link(5))
 
-    counted = services.group_figures_refresh(tree_id=lakshadweep.tree_id)
+    counted = services.group_figures_refresh(tree_id=kavaratti.tree_id)
 
-    assert counted == Group.objects.filter(tree_id=lakshadweep.tree_id).count()
+    # The constituency's tree, then the state's tree it hangs from.
+    assert (
+        counted
+        == Group.objects.filter(tree_id__in=[kavaratti.tree_id, lakshadweep.tree_id]).count()
+    )
     # Booths 10 to 19 went; booth 7 was already out.
     assert figures_of("U06") == (55 - 11, 3)
     assert stored_figures() == counted_by_hand()
@@ -162,7 +168,8 @@ def test_worker_recounts_both_trees_after_a_constituency_moves_to_another_state(
     wait_until(lambda: figures_of("S05-D-01") == (0, 0) and figures_of("S23-D-01") == (3, 0))
     wait_until(lambda: figures_of("S05") == (1, 0) and figures_of("S23") == (3, 0))
     assert figures_of("IN") == (4, 0)
-    assert Group.objects.get(code="S05-AC-001").get_ancestors().filter(code="S23").exists()
+    mandrem = Group.objects.get(code="S05-AC-001")
+    assert "S23" in [node.code for node in selectors.group_lineage(mandrem)]
     assert stored_figures() == counted_by_hand()
     assert check_integrity() == []
 

@@ -56,4 +56,4 @@ def test_lead_moves_a_subtree(page, sign_in, gopal, tree):
     assert page.get_by_text("Moved Mandrem under South Goa.").is_visible()
     breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
     assert breadcrumb.get_by_role("link", name="South Goa district").is_visible()
-    assert Group.objects.get(pk=tree.mandrem.pk).parent.code == "S05-PC-02"
+    assert Group.objects.get(pk=tree.mandrem.pk).upper.code == "S05-PC-02"

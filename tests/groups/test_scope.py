@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from groups import selectors
 from groups.models import Group
 
 
@@ -89,13 +90,8 @@ def test_export_holds_only_the_subtree(naveen_client, tree):
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     codes = {line.split(",")[0] for line in body.splitlines()[1:]}
-    expected = set(
-        Group.objects.filter(
-            tree_id=tree.north_goa.tree_id,
-            lft__gte=tree.north_goa.lft,
-            rght__lte=tree.north_goa.rght,
-        ).values_list("code", flat=True)
-    )
+    expected = set(selectors.group_subtree(tree.north_goa).values_list("code", flat=True))
+    assert "S05-AC-001-B-0001" in expected
     assert codes == expected
     assert "S05-AC-021" not in body
     assert "S23" not in body
@@ -112,8 +108,20 @@ def test_api_list_holds_only_the_subtree(naveen_client, tree):
     assert not any(code.startswith("S23") or code == "S05" or code == "IN" for code in codes)
     assert "S05-D-02" not in codes
     # Counts do not leak either: the total is the size of the district's subtree.
-    district_size = (tree.fresh(tree.north_goa).rght - tree.fresh(tree.north_goa).lft + 1) // 2
-    assert payload["count"] == district_size
+    assert payload["count"] == selectors.group_subtree(tree.north_goa).count()
+
+
+def test_api_gives_each_group_the_code_of_the_group_above(naveen_client, tree):
+    payload = naveen_client.get(f"/api/groups/{tree.north_goa.pk}/children/").json()
+    (pc,) = payload["results"]
+    acs = naveen_client.get(f"/api/groups/{pc['id']}/children/").json()["results"]
+    booth = naveen_client.get(f"/api/groups/{tree.mandrem_booths[0].pk}/").json()
+
+    assert pc["parent_code"] == "S05-D-01"
+    assert {ac["parent_code"] for ac in acs} == {"S05-PC-01"}
+    assert "S05-AC-001" in {ac["code"] for ac in acs}
+    assert booth["parent_code"] == "S05-AC-001"
+    assert booth["kind_label"] == "Polling booth"
 
 
 def test_api_search_stays_in_scope(naveen_client, tree):

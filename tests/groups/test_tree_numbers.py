@@ -76,7 +76,7 @@ def test_rebuild_command_repairs_damaged_numbers_and_check_finds_the_damage():
 @pytest.mark.django_db
 def test_check_finds_a_kind_order_violation():
     loader.reference_tree_load(with_booths=False, state_codes=["U06"])
-    Group.objects.filter(code="U06-AC-001").update(kind=Kind.STATE)
+    Group.objects.filter(code="U06-PC-01").update(kind=Kind.STATE)
 
     problems = tree.check_integrity()
 
