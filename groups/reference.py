@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,8 @@ def display_name(upper: str) -> str:
         elif word in _SMALL_WORDS and index > 0:
             words.append(word.lower())
         else:
-            words.append("-".join(part.capitalize() for part in word.split("-")))
+            # Capitalise each run of letters: "ST.CRUZ" -> "St.Cruz", "NORTH-EAST" -> "North-East".
+            words.append(re.sub(r"[A-Za-z]+", lambda run: run.group(0).capitalize(), word))
     return " ".join(words)
 
 

@@ -45,6 +45,7 @@ def test_reference_tree_has_the_real_counts_and_facts():
     assert lucknow.parent == up
     assert Group.objects.get(code="U05").name == "NCT of Delhi"
     assert Group.objects.get(code="S09").name == "Jammu & Kashmir"
+    assert Group.objects.get(code="S05-AC-013").name == "St.Cruz"
     # Names shared across states stay apart by code.
     assert Group.objects.filter(kind=Kind.ASSEMBLY, code="S05-AC-001").get().name == "Mandrem"
     assert tree.check_integrity() == []
