@@ -14,6 +14,7 @@ urlpatterns = [
     path("system/worker-pings/new/", views.worker_ping, name="worker_ping"),
     path("healthz", views.healthz, name="healthz"),
     path("groups/", include("groups.urls")),
+    path("members/", include("members.urls")),
     path("api/", include("cadreconnect.api_urls")),
     # The language switch is on the sign-in page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

@@ -66,8 +66,10 @@ class GroupCodeField(forms.CharField):
         super().__init__(*args, **kwargs)
         self.user: User | None = None
 
-    def clean(self, value: str) -> Group:
-        code = super().clean(value).strip().upper()
+    def clean(self, value: str) -> Group | None:
+        code = (super().clean(value) or "").strip().upper()
+        if not code and not self.required:
+            return None
         group = selectors.groups_visible_to(self.user).filter(code=code).first()
         if group is None:
             raise forms.ValidationError(

@@ -221,6 +221,8 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
             group.parent = new_parent
             group.save()
         group.refresh_from_db()
+        for receiver in MOVE_RECEIVERS:
+            receiver(group=group)
         audit_record(
             actor=actor, action="group.move", target=group,
             data={"from": old_above.code if old_above else None, "to": new_parent.code},
@@ -298,9 +300,12 @@ def group_merge_booths(*, actor: User, source: Group, survivor: Group) -> Group:
     return survivor
 
 
-# Apps holding rows that point at a booth (members' memberships, once the register exists)
-# add a function here: receiver(source=..., survivor=...) -> rows moved.
+# Apps holding rows that point at a booth (the member register) add a function here:
+# receiver(source=..., survivor=...) -> rows moved.
 MERGE_RECEIVERS: list = []
+# Apps that keep copies of where a node sits (members' tree and state) add a function here:
+# receiver(group=...) runs inside the move's transaction, after the move.
+MOVE_RECEIVERS: list = []
 
 
 def assignment_add(*, actor: User | None, user: User, group: Group, role: str) -> Assignment:

@@ -7,3 +7,12 @@ class MembersConfig(AppConfig):
 
     name = "members"
     verbose_name = _("Members")
+
+    def ready(self) -> None:
+        from groups import services as group_services
+        from members import receivers
+
+        if receivers.members_follow_move not in group_services.MOVE_RECEIVERS:
+            group_services.MOVE_RECEIVERS.append(receivers.members_follow_move)
+        if receivers.members_follow_merge not in group_services.MERGE_RECEIVERS:
+            group_services.MERGE_RECEIVERS.append(receivers.members_follow_merge)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from groups.forms import GroupCodeField
+from groups.models import Kind
+from members import selectors
+from members.models import Consent, Member
+from members.validation import epic_normalise, phone_normalise
+
+
+class MemberForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    name_local = forms.CharField(
+        label=_("Name in the local script"), max_length=200, required=False
+    )
+    phone = forms.CharField(
+        label=_("Phone"), max_length=32, help_text=_("Any common form: 098…, +91 98…, 98…-…")
+    )
+    whatsapp_number = forms.CharField(
+        label=_("WhatsApp number, if not the phone"), max_length=32, required=False
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    gender = forms.ChoiceField(
+        label=_("Gender"), choices=[("", "—"), *Member.Gender.choices], required=False
+    )
+    birth_year = forms.IntegerField(label=_("Birth year"), required=False, min_value=1900)
+    epic = forms.CharField(label=_("Voter id (EPIC)"), max_length=40, required=False)
+    booth = GroupCodeField(
+        label=_("Home booth (code)"),
+        widget=forms.TextInput(attrs={"list": "group-suggestions", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=Member.Status.choices)
+    joined_on = forms.DateField(
+        label=_("Joined"),
+        initial=datetime.date.today,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    recruited_by_phone = forms.CharField(
+        label=_("Recruited by (their phone)"), max_length=32, required=False
+    )
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea, required=False, max_length=5000
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["booth"].user = user
+
+    def clean_phone(self) -> str:
+        return phone_normalise(self.cleaned_data["phone"])
+
+    def clean_whatsapp_number(self) -> str:
+        value = self.cleaned_data["whatsapp_number"]
+        return phone_normalise(value) if value.strip() else ""
+
+    def clean_epic(self) -> str:
+        return epic_normalise(self.cleaned_data["epic"])
+
+    def clean_birth_year(self) -> int | None:
+        year = self.cleaned_data["birth_year"]
+        if year is not None and year > datetime.date.today().year:
+            raise forms.ValidationError(_("A birth year cannot be in the future."))
+        return year
+
+    def clean_booth(self):
+        booth = self.cleaned_data["booth"]
+        if booth.kind != Kind.BOOTH:
+            raise forms.ValidationError(
+                _("%(name)s is not a polling booth."), params={"name": booth.name}
+            )
+        return booth
+
+    def clean_recruited_by_phone(self) -> Member | None:
+        value = self.cleaned_data["recruited_by_phone"].strip()
+        if not value:
+            return None
+        phone = phone_normalise(value)
+        recruiter = selectors.members_visible_to(self.user).filter(phone=phone).first()
+        if recruiter is None:
+            raise forms.ValidationError(_("No member with that phone in your area."))
+        return recruiter
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["recruited_by"] = data.pop("recruited_by_phone")
+        return data
+
+
+class MemberFilterForm(forms.Form):
+    q = forms.CharField(label=_("Name, phone or voter id"), max_length=100, required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("Any")), *Member.Status.choices], required=False
+    )
+    verified = forms.ChoiceField(
+        label=_("Verified"),
+        choices=[("", _("Any")), ("yes", _("Verified")), ("no", _("Not verified"))],
+        required=False,
+    )
+    group = GroupCodeField(label=_("Within group (code)"), required=False)
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].user = user
+
+
+class ConsentForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
+    notice_version = forms.CharField(label=_("Notice version"), max_length=32, initial="2026-1")

@@ -1,0 +1,241 @@
+"""The cadre register: party workers, the offices they hold, the groups they are in, and
+their consent to be contacted (India's Digital Personal Data Protection Act 2023).
+
+A member's home booth decides who may see them. For fast scoped queries at ten million
+members, the member row also carries the tree of its booth (`tree_id`: the assembly
+constituency's tree) and its state, kept right when the tree changes (members.receivers).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from groups.models import Group
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+        SUSPENDED = "suspended", _("Suspended")
+        DECEASED = "deceased", _("Deceased")
+
+    class Gender(models.TextChoices):
+        FEMALE = "f", _("Female")
+        MALE = "m", _("Male")
+        OTHER = "x", _("Other")
+
+    full_name = models.CharField(_("full name"), max_length=200)
+    name_local = models.CharField(_("name in the local script"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, unique=True, help_text=_("E.164"))
+    whatsapp_number = models.CharField(
+        _("WhatsApp number"), max_length=16, blank=True, help_text=_("Only if not the phone.")
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_year = models.PositiveSmallIntegerField(
+        _("birth year"),
+        null=True,
+        blank=True,
+        # The upper bound (this year) is checked by the services: a validator here would put
+        # the year into the migrations.
+        validators=[MinValueValidator(1900)],
+    )
+    epic = models.CharField(
+        _("voter id (EPIC)"),
+        max_length=10,
+        blank=True,
+        db_index=True,
+        help_text=_("Not unique: the Election Commission has issued some EPICs twice."),
+    )
+    booth = models.ForeignKey(
+        Group,
+        verbose_name=_("home booth"),
+        on_delete=models.PROTECT,
+        related_name="home_members",
+        limit_choices_to={"kind": 80},
+    )
+    # Denormalised from the booth for scoped queries without joining the tree.
+    tree_id = models.PositiveIntegerField(editable=False, db_index=True)
+    state = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="+", null=True, editable=False
+    )
+    phone_verified_at = models.DateTimeField(_("phone verified"), null=True, blank=True)
+    epic_checked_at = models.DateTimeField(_("voter id checked"), null=True, blank=True)
+    epic_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voter id checked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    joined_on = models.DateField(_("joined"), default=datetime.date.today)
+    recruited_by = models.ForeignKey(
+        "self",
+        verbose_name=_("recruited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recruits",
+    )
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    skills = models.JSONField(_("skills"), default=list, blank=True)
+    social_handles = models.JSONField(_("social handles"), default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="members")
+    notes = models.TextField(_("notes"), blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["full_name", "id"]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        indexes = [
+            models.Index(fields=["tree_id", "status"], name="member_tree_status"),
+            models.Index(fields=["state", "status"], name="member_state_status"),
+            models.Index(fields=["booth", "status"], name="member_booth_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.phone})"
+
+    @property
+    def is_verified(self) -> bool:
+        """Counted in verified strength: phone confirmed by a code and voter id checked."""
+        return self.phone_verified_at is not None and self.epic_checked_at is not None
+
+
+class Post(models.Model):
+    """A party office a member holds at a group node, for a term."""
+
+    class Office(models.TextChoices):
+        BOOTH_PRESIDENT = "booth_president", _("Booth president")
+        BOOTH_AGENT = "booth_agent", _("Booth-level agent")
+        MANDAL_PRESIDENT = "mandal_president", _("Mandal president")
+        CONSTITUENCY_INCHARGE = "constituency_incharge", _("Constituency in-charge")
+        DISTRICT_PRESIDENT = "district_president", _("District president")
+        STATE_PRESIDENT = "state_president", _("State president")
+        SOCIAL_MEDIA = "social_media", _("Social media coordinator")
+        OTHER = "other", _("Other office")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="posts")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="posts")
+    office = models.CharField(_("office"), max_length=32, choices=Office.choices)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    starts_on = models.DateField(_("term starts"), default=datetime.date.today)
+    ends_on = models.DateField(_("term ends"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "id"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="post_term_in_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_office_display()}, {self.group.name}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.ends_on is None or self.ends_on >= timezone.localdate()
+
+
+class Membership(models.Model):
+    """A member in a group node (its WhatsApp group); admins run that level's group."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Member")
+        ADMIN = "admin", _("Group admin")
+        COORDINATOR = "coordinator", _("Coordinator")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    joined_on = models.DateField(_("joined"), default=datetime.date.today)
+
+    class Meta:
+        ordering = ["group__code"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "group"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member.full_name} in {self.group.name}"
+
+
+class Consent(models.Model):
+    """Consent of a member for one purpose, from a notice of a given version, until withdrawn.
+
+    Only members with live consent for a channel may be messaged on it.
+    """
+
+    class Purpose(models.TextChoices):
+        WHATSAPP = "whatsapp", _("WhatsApp messages")
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("E-mail")
+        PROCESSING = "processing", _("Processing of personal data")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Form")
+        IMPORT = "import", _("Import")
+        APP = "app", _("Member app")
+        STAFF = "staff", _("Recorded by staff")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    notice_version = models.CharField(_("notice version"), max_length=32)
+    granted_at = models.DateTimeField(_("granted"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "purpose"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="consent_one_live_per_purpose",
+            )
+        ]
+        indexes = [models.Index(fields=["purpose", "withdrawn_at"], name="consent_purpose_live")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} — {self.member.full_name}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.withdrawn_at is None

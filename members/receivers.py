@@ -1,0 +1,36 @@
+"""Keeping the register right when the group tree changes (hooks in groups.services)."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+
+from groups import selectors as group_selectors
+from groups.models import Group, Kind
+from members.models import Member, Membership
+
+
+def members_follow_move(*, group: Group) -> None:
+    """A subtree moved: its members' tree and state columns follow, set-wise."""
+    lineage = group_selectors.group_lineage(group)
+    state = lineage[0] if lineage else (group if group.kind == Kind.STATE else None)
+    booths = group_selectors.group_subtree(group).filter(kind=Kind.BOOTH).values("pk")
+    Member.objects.filter(booth__in=booths).update(
+        tree_id=Subquery(Group.objects.filter(pk=OuterRef("booth_id")).values("tree_id")[:1]),
+        state=state,
+    )
+
+
+def members_follow_merge(*, source: Group, survivor: Group) -> int:
+    """Booth `source` is merged into `survivor`: its members and memberships move there."""
+    lineage = group_selectors.group_lineage(survivor)
+    moved = Member.objects.filter(booth=source).update(
+        booth=survivor, tree_id=survivor.tree_id, state=lineage[0] if lineage else None
+    )
+    already = Membership.objects.filter(group=survivor).values("member_id")
+    moved += (
+        Membership.objects.filter(group=source)
+        .exclude(member_id__in=already)
+        .update(group=survivor)
+    )
+    Membership.objects.filter(group=source).delete()
+    return moved

@@ -1,0 +1,119 @@
+"""Reads of the register, always through the user's scope (groups.selectors.user_scope)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from groups.models import Group
+from groups.selectors import Scope, user_scope
+from members.models import Consent, Member
+from members.validation import epic_normalise, phone_normalise
+
+
+def scope_q(scope: Scope) -> Q:
+    """Members whose home booth is in the scope. Whole trees (an assembly constituency and
+    what hangs below a state) go by the member's own indexed `tree_id`; ranges inside a tree
+    join the booth."""
+    if scope.everything:
+        return Q()
+    condition = Q(tree_id__in=sorted(scope.tree_ids)) if scope.tree_ids else Q(pk__in=[])
+    for tree_id, lft, rght in scope.ranges:
+        if lft == 1:  # a whole tree: no join needed
+            condition |= Q(tree_id=tree_id)
+        else:
+            condition |= Q(tree_id=tree_id, booth__lft__range=(lft, rght))
+    return condition
+
+
+def members_visible_to(user: User) -> QuerySet[Member]:
+    return Member.objects.filter(scope_q(user_scope(user)))
+
+
+def member_get_for_user(*, user: User, pk: int) -> Member:
+    try:
+        return members_visible_to(user).select_related("booth", "state", "recruited_by").get(pk=pk)
+    except (Member.DoesNotExist, ValueError, TypeError, OverflowError) as missing:
+        raise Http404("No such member.") from missing
+
+
+@dataclass
+class MemberFilters:
+    query: str = ""
+    status: str = ""
+    verified: str = ""  # "yes", "no" or ""
+    group: Group | None = None
+
+
+def members_search(*, user: User, filters: MemberFilters) -> QuerySet[Member]:
+    """The user's members narrowed by a free-text query (a name in any script, a phone in any
+    written form, a voter id), status, verification and a group subtree."""
+    members = members_visible_to(user)
+    query = filters.query.strip()[:100]
+    if query:
+        members = members.filter(_query_q(query))
+    if filters.status:
+        members = members.filter(status=filters.status)
+    if filters.verified == "yes":
+        members = members.filter(phone_verified_at__isnull=False, epic_checked_at__isnull=False)
+    elif filters.verified == "no":
+        members = members.filter(
+            Q(phone_verified_at__isnull=True) | Q(epic_checked_at__isnull=True)
+        )
+    if filters.group is not None:
+        from groups.selectors import scope_of
+
+        group = filters.group
+        members = members.filter(
+            scope_q(scope_of([(group.kind, group.tree_id, group.lft, group.rght)]))
+        )
+    return members.select_related("booth").order_by("full_name", "id")
+
+
+def _query_q(query: str) -> Q:
+    condition = Q(full_name__icontains=query) | Q(name_local__icontains=query)
+    # A query that is not a phone number or a voter id searches names only.
+    with contextlib.suppress(ValidationError):
+        condition |= Q(phone=phone_normalise(query))
+    epic = ""
+    with contextlib.suppress(ValidationError):
+        epic = epic_normalise(query)
+    if epic:
+        condition |= Q(epic=epic)
+    return condition
+
+
+def members_with_live_consent(*, purpose: str) -> QuerySet[Member]:
+    """Active members who may be contacted for `purpose` now."""
+    return Member.objects.filter(
+        status=Member.Status.ACTIVE,
+        consents__purpose=purpose,
+        consents__withdrawn_at__isnull=True,
+    ).distinct()
+
+
+def member_consents(*, member: Member) -> QuerySet[Consent]:
+    return member.consents.select_related("recorded_by").order_by("-granted_at", "-id")
+
+
+def member_referral_chain_up(*, member: Member, limit: int = 20) -> list[Member]:
+    """Who recruited this member, who recruited them, ... (stops at a loop or the limit)."""
+    chain: list[Member] = []
+    seen = {member.pk}
+    current = member.recruited_by
+    while current is not None and current.pk not in seen and len(chain) < limit:
+        chain.append(current)
+        seen.add(current.pk)
+        current = current.recruited_by
+    return chain
+
+
+def members_with_same_epic(*, member: Member) -> QuerySet[Member]:
+    if not member.epic:
+        return Member.objects.none()
+    return Member.objects.filter(epic=member.epic).exclude(pk=member.pk)

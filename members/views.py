@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cadreconnect.exceptions import ApplicationError
+from members import selectors, services
+from members.forms import ConsentForm, MemberFilterForm, MemberForm
+from members.models import Consent
+from members.validation import phone_display
+
+MEMBERS_PER_PAGE = 50
+
+
+@require_GET
+def member_list(request: HttpRequest) -> HttpResponse:
+    form = MemberFilterForm(request.GET or None, user=request.user)
+    filters = selectors.MemberFilters()
+    if form.is_valid():
+        filters = selectors.MemberFilters(
+            query=form.cleaned_data["q"],
+            status=form.cleaned_data["status"],
+            verified=form.cleaned_data["verified"],
+            group=form.cleaned_data["group"],
+        )
+    members = selectors.members_search(user=request.user, filters=filters)
+    page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    return render(
+        request,
+        "members/list.html",
+        {"form": form, "page": page, "query_string": query_string.urlencode()},
+    )
+
+
+@require_GET
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.member_get_for_user(user=request.user, pk=pk)
+    visible = selectors.members_visible_to(request.user)
+    chain = selectors.member_referral_chain_up(member=member)
+    # Only recruiters the user may see are shown (the chain can leave their area).
+    shown = set(visible.filter(pk__in=[m.pk for m in chain]).values_list("pk", flat=True))
+    return render(
+        request,
+        "members/detail.html",
+        {
+            "member": member,
+            "phone": phone_display(member.phone),
+            "whatsapp": phone_display(member.whatsapp_number),
+            "consents": selectors.member_consents(member=member),
+            "memberships": member.memberships.select_related("group"),
+            "posts": member.posts.select_related("group"),
+            "recruited_by_chain": [recruiter for recruiter in chain if recruiter.pk in shown],
+            "recruits": visible.filter(recruited_by=member).order_by("full_name")[:50],
+            "same_epic": visible.filter(pk__in=selectors.members_with_same_epic(member=member)),
+            "consent_form": ConsentForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def member_create(request: HttpRequest) -> HttpResponse:
+    form = MemberForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_create(actor=request.user, **form.service_fields())
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Registered %(name)s.") % {"name": member.full_name})
+            return redirect("members:detail", pk=member.pk)
+    return render(request, "members/form.html", {"form": form, "title": _("Register a member")})
+
+
+@require_http_methods(["GET", "POST"])
+def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.member_get_for_user(user=request.user, pk=pk)
+    initial = {
+        "full_name": member.full_name, "name_local": member.name_local, "phone": member.phone,
+        "whatsapp_number": member.whatsapp_number, "email": member.email,
+        "gender": member.gender, "birth_year": member.birth_year, "epic": member.epic,
+        "booth": member.booth.code, "status": member.status, "joined_on": member.joined_on,
+        "recruited_by_phone": member.recruited_by.phone if member.recruited_by else "",
+        "notes": member.notes,
+    }  # fmt: skip
+    form = MemberForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(actor=request.user, member=member, **form.service_fields())
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("members:detail", pk=member.pk)
+    return render(
+        request,
+        "members/form.html",
+        {
+            "form": form,
+            "member": member,
+            "title": _("Change %(name)s") % {"name": member.full_name},
+        },
+    )
+
+
+@require_POST
+def consent_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.member_get_for_user(user=request.user, pk=pk)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        services.consent_grant(
+            actor=request.user, member=member, purpose=form.cleaned_data["purpose"],
+            source=Consent.Source.STAFF, notice_version=form.cleaned_data["notice_version"],
+        )  # fmt: skip
+        messages.success(request, _("Consent recorded."))
+    else:
+        messages.error(request, _("Choose a purpose and the notice version."))
+    return redirect("members:detail", pk=member.pk)
+
+
+@require_POST
+def consent_withdraw(request: HttpRequest, pk: int, purpose: str) -> HttpResponse:
+    member = selectors.member_get_for_user(user=request.user, pk=pk)
+    if purpose not in Consent.Purpose.values:
+        messages.error(request, _("Unknown purpose."))
+    elif services.consent_withdraw(actor=request.user, member=member, purpose=purpose):
+        messages.success(request, _("Consent withdrawn."))
+    return redirect("members:detail", pk=member.pk)
