@@ -200,6 +200,10 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
+# Largest member list (CSV or XLSX) staff may upload, in bytes.
+MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=5000)
+
 # --- E-mail ---------------------------------------------------------------------------------
 
 EMAIL_CONFIG = env.email_url(

@@ -112,3 +112,44 @@ class MemberFilterForm(forms.Form):
 class ConsentForm(forms.Form):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
     notice_version = forms.CharField(label=_("Notice version"), max_length=32, initial="2026-1")
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Member list (CSV in UTF-8, or Excel .xlsx)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """One choice per field of the register: which column of the file holds it."""
+
+    policy = forms.ChoiceField(label=_("Members already registered (same phone)"))
+    notice_version = forms.CharField(
+        label=_("Consent notice version the file's consents were given to"),
+        max_length=32,
+        required=False,
+    )
+
+    def __init__(self, *args, headers: list[str], **kwargs) -> None:
+        from members.importing import REQUIRED_TARGETS, TARGETS
+        from members.models import MemberImport
+
+        super().__init__(*args, **kwargs)
+        self.fields["policy"].choices = MemberImport.Policy.choices
+        columns = [("", _("— not in the file —"))] + [
+            (str(index), f"{index + 1}: {header or '?'}") for index, header in enumerate(headers)
+        ]
+        for target in TARGETS:
+            self.fields[f"column_{target}"] = forms.ChoiceField(
+                label=target.replace("_", " "),
+                choices=columns,
+                required=target in REQUIRED_TARGETS,
+            )
+
+    def mapping(self) -> dict[str, int]:
+        return {
+            name.removeprefix("column_"): int(value)
+            for name, value in self.cleaned_data.items()
+            if name.startswith("column_") and value != ""
+        }

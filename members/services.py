@@ -14,7 +14,7 @@ from cadreconnect.exceptions import ApplicationError
 from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
-from members.models import Consent, Member, Membership, Post
+from members.models import Consent, Member, MemberImport, Membership, Post
 from members.validation import epic_normalise, phone_normalise
 
 EDITABLE_FIELDS = [
@@ -211,3 +211,120 @@ def post_end(*, actor: User | None, post: Post, ends_on: datetime.date | None = 
         audit_record(actor=actor, action="post.end", target=post.member,
                      data={"post": post.pk, "ends_on": ends_on.isoformat()})  # fmt: skip
     return post
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+def member_import_create(*, actor: User, uploaded) -> MemberImport:
+    """Keep an uploaded member list after checking it is a spreadsheet of allowed size."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from members import importing
+
+    limit = settings.MEMBER_IMPORT_MAX_BYTES
+    if uploaded.size > limit:
+        raise ApplicationError(
+            f"The file is {uploaded.size / 1_048_576:.1f} MB; the limit is "
+            f"{limit / 1_048_576:.0f} MB. Split it into smaller files."
+        )
+    member_import = MemberImport(created_by=actor, original_name=uploaded.name[:255])
+    member_import.file.save(f"{timezone.now():%Y%m%d-%H%M%S}-upload", uploaded, save=False)
+    path = Path(member_import.file.path)
+    try:
+        member_import.file_kind = importing.sniff_kind(path)
+        headers, _sample = importing.file_headers(path, member_import.file_kind)
+    except ApplicationError:
+        path.unlink(missing_ok=True)
+        raise
+    member_import.headers = headers
+    member_import.mapping = importing.guess_mapping(headers)
+    member_import.save()
+    audit_record(actor=actor, action="member_import.upload", target=member_import,
+                 data={"file": member_import.original_name})  # fmt: skip
+    return member_import
+
+
+def member_import_configure(
+    *, member_import: MemberImport, mapping: dict[str, int], policy: str, notice_version: str
+) -> MemberImport:
+    from members import importing
+
+    if member_import.is_running:
+        raise ApplicationError("This import is running; wait until it has finished.")
+    missing = [target for target in importing.REQUIRED_TARGETS if target not in mapping]
+    if missing:
+        raise ApplicationError(f"Choose a column for: {', '.join(missing)}.")
+    member_import.mapping = mapping
+    member_import.policy = policy
+    member_import.notice_version = notice_version.strip()[:32]
+    member_import.save(update_fields=["mapping", "policy", "notice_version"])
+    return member_import
+
+
+def member_import_start(*, member_import: MemberImport, dry_run: bool) -> MemberImport:
+    """Queue the check (dry run) or the import itself; the claim is a conditional UPDATE, so
+    a double click starts one run."""
+    from members.tasks import member_import_run
+
+    allowed = (
+        [MemberImport.Status.UPLOADED, MemberImport.Status.CHECKED, MemberImport.Status.FAILED]
+        if dry_run
+        else [MemberImport.Status.CHECKED]
+    )
+    target = MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING
+    with transaction.atomic():
+        claimed = MemberImport.objects.filter(pk=member_import.pk, status__in=allowed).update(
+            status=target, rows_processed=0, created_count=0, updated_count=0, skipped_count=0,
+            rejected_count=0, problems=[], error="", started_at=timezone.now(), finished_at=None,
+        )  # fmt: skip
+        if not claimed:
+            raise ApplicationError(
+                "Check the file first." if not dry_run else "This import is already running."
+            )
+        member_import_run.delay_on_commit(member_import.pk, dry_run)
+    member_import.refresh_from_db()
+    return member_import
+
+
+def member_import_execute(*, import_id: int, dry_run: bool) -> None:
+    """The task's work: count, then check or import, then record the outcome."""
+    from members import importing
+
+    member_import = MemberImport.objects.select_related("created_by").get(pk=import_id)
+    running = MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING
+    if member_import.status != running:
+        return  # already finished (a redelivered message) or never claimed
+    try:
+        total = importing.count_rows(_path(member_import), member_import.file_kind)
+        MemberImport.objects.filter(pk=import_id).update(rows_total=total)
+        importing.member_import_execute(member_import=member_import, dry_run=dry_run)
+    except ApplicationError as error:
+        _finish(import_id, MemberImport.Status.FAILED, error=error.message)
+        return
+    except Exception as error:
+        _finish(
+            import_id,
+            MemberImport.Status.FAILED,
+            error=f"The import stopped ({type(error).__name__}). Batches written so far are "
+            "complete; check the file again and run it to finish.",
+        )
+        raise
+    _finish(import_id, MemberImport.Status.CHECKED if dry_run else MemberImport.Status.DONE)
+    if not dry_run:
+        audit_record(actor=member_import.created_by, action="member_import.run",
+                     target=member_import)  # fmt: skip
+
+
+def _path(member_import: MemberImport):
+    from pathlib import Path
+
+    return Path(member_import.file.path)
+
+
+def _finish(import_id: int, status: str, *, error: str = "") -> None:
+    MemberImport.objects.filter(pk=import_id).update(
+        status=status, error=error, finished_at=timezone.now()
+    )

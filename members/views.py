@@ -131,3 +131,104 @@ def consent_withdraw(request: HttpRequest, pk: int, purpose: str) -> HttpRespons
     elif services.consent_withdraw(actor=request.user, member=member, purpose=purpose):
         messages.success(request, _("Consent withdrawn."))
     return redirect("members:detail", pk=member.pk)
+
+
+# --- Import wizard ---------------------------------------------------------------------------
+
+
+def _import_for_user(request: HttpRequest, pk: int):
+    from django.http import Http404
+
+    from members.models import MemberImport
+
+    imports = MemberImport.objects.all()
+    if not request.user.is_superuser:
+        imports = imports.filter(created_by=request.user)
+    try:
+        return imports.get(pk=pk)
+    except MemberImport.DoesNotExist as missing:
+        raise Http404("No such import.") from missing
+
+
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    from members.forms import ImportUploadForm
+
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_import = services.member_import_create(
+                actor=request.user, uploaded=form.cleaned_data["file"]
+            )
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+        else:
+            return redirect("members:import_mapping", pk=member_import.pk)
+    return render(request, "members/import_upload.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    from pathlib import Path
+
+    from members import importing
+    from members.forms import ImportMappingForm
+
+    member_import = _import_for_user(request, pk)
+    initial = {f"column_{target}": str(index) for target, index in member_import.mapping.items()}
+    initial.update(policy=member_import.policy, notice_version=member_import.notice_version)
+    form = ImportMappingForm(request.POST or None, headers=member_import.headers, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_import_configure(
+                member_import=member_import, mapping=form.mapping(),
+                policy=form.cleaned_data["policy"],
+                notice_version=form.cleaned_data["notice_version"],
+            )  # fmt: skip
+            services.member_import_start(member_import=member_import, dry_run=True)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("members:import_status", pk=member_import.pk)
+    _headers, sample = importing.file_headers(
+        Path(member_import.file.path), member_import.file_kind
+    )
+    return render(
+        request,
+        "members/import_mapping.html",
+        {"member_import": member_import, "form": form, "sample": sample},
+    )
+
+
+@require_GET
+def import_status(request: HttpRequest, pk: int) -> HttpResponse:
+    member_import = _import_for_user(request, pk)
+    template = "members/_import_progress.html" if request.htmx else "members/import_status.html"
+    return render(request, template, {"member_import": member_import})
+
+
+@require_POST
+def import_run(request: HttpRequest, pk: int) -> HttpResponse:
+    member_import = _import_for_user(request, pk)
+    try:
+        services.member_import_start(member_import=member_import, dry_run=False)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("members:import_status", pk=member_import.pk)
+
+
+@require_GET
+def import_rejects(request: HttpRequest, pk: int):
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.http import FileResponse, Http404
+
+    member_import = _import_for_user(request, pk)
+    if not member_import.rejects_file:
+        raise Http404("No report yet.")
+    path = Path(settings.MEDIA_ROOT) / member_import.rejects_file
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=f"rejected-rows-{member_import.pk}.csv",
+        content_type="text/csv; charset=utf-8",
+    )  # fmt: skip

@@ -1,0 +1,254 @@
+"""Importing member lists through the wizard: upload, match columns, check, import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+
+import pytest
+
+from members.models import Consent, Member, MemberImport
+from tests.conftest import wait_until
+
+HEADER = ["Name", "Hindi name", "Mobile", "Voter ID", "Booth code", "WhatsApp consent"]
+
+
+def csv_bytes(rows: list[list[str]], *, bom: bool = False, header=HEADER) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")
+
+
+def upload(client, data: bytes, name: str = "members.csv"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/members/import/", {"file": SimpleUploadedFile(name, data)})
+
+
+def check_and_import(client, member_import: MemberImport, *, policy: str = "skip") -> MemberImport:
+    mapping_page = client.get(f"/members/import/{member_import.pk}/columns/")
+    form = mapping_page.context["form"]
+    data = {name: (field.initial if field.initial is not None else
+                   form.initial.get(name, "")) for name, field in form.fields.items()}  # fmt: skip
+    data.update(policy=policy, notice_version="2026-1")
+    response = client.post(f"/members/import/{member_import.pk}/columns/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    wait_until(lambda: MemberImport.objects.get(pk=member_import.pk).status == "checked")
+    return MemberImport.objects.get(pk=member_import.pk)
+
+
+def run(client, member_import: MemberImport) -> MemberImport:
+    client.post(f"/members/import/{member_import.pk}/run/")
+    wait_until(lambda: MemberImport.objects.get(pk=member_import.pk).status == "done")
+    return MemberImport.objects.get(pk=member_import.pk)
+
+
+@pytest.fixture
+def naveen_client(client, naveen):
+    client.force_login(naveen)
+    return client
+
+
+def test_clean_file_is_checked_then_imported(naveen_client, tree, celery_worker):
+    rows = [
+        ["Ravi Naik", "रवि नाइक", "098123 45678", "goa1234567", "S05-AC-001-B-0001", "yes"],
+        ["Meena Sawant", "", "+91 98222-22222", "", "s05-ac-001-b-0002", "no"],
+        ["Arjun Das", "अर्जुन दास", "9833333333", "GOA7654321", "S05-AC-001-B-0003", ""],
+    ]
+    response = upload(naveen_client, csv_bytes(rows))
+    member_import = MemberImport.objects.get()
+    assert response["Location"] == f"/members/import/{member_import.pk}/columns/"
+    assert member_import.mapping == {"full_name": 0, "name_local": 1, "phone": 2, "epic": 3,
+                                     "booth": 4, "consent_whatsapp": 5}  # fmt: skip
+
+    checked = check_and_import(naveen_client, member_import)
+
+    assert (checked.rows_total, checked.created_count, checked.rejected_count) == (3, 3, 0)
+    assert not Member.objects.exists()  # the check writes nothing
+    page = naveen_client.get(f"/members/import/{member_import.pk}/").content.decode()
+    assert "Import the valid rows" in page
+
+    done = run(naveen_client, checked)
+
+    assert done.created_count == 3
+    ravi = Member.objects.get(phone="+919812345678")
+    assert (ravi.name_local, ravi.epic, ravi.booth) == ("रवि नाइक", "GOA1234567",
+                                                         tree.mandrem_booths[0])  # fmt: skip
+    assert ravi.tree_id == tree.mandrem.tree_id and ravi.state == tree.goa
+    assert Member.objects.get(phone="+919822222222").booth == tree.mandrem_booths[1]
+    assert list(Consent.objects.values_list("member__phone", "purpose", "source")) == [
+        ("+919812345678", "whatsapp", "import")
+    ]
+
+
+def test_bom_and_devanagari_survive_and_are_searchable(naveen_client, tree, celery_worker):
+    rows = [["सुनीता देबबर्मा", "सुनीता देबबर्मा", "9811111111", "", "S05-AC-001-B-0001", ""]]
+    upload(naveen_client, csv_bytes(rows, bom=True))
+    member_import = MemberImport.objects.get()
+    assert member_import.headers[0] == "Name"  # the BOM is not part of the first header
+
+    run(naveen_client, check_and_import(naveen_client, member_import))
+
+    page = naveen_client.get("/members/", {"q": "देबबर्मा"})
+    assert [member.full_name for member in page.context["page"]] == ["सुनीता देबबर्मा"]
+
+
+def test_bad_rows_are_reported_by_row_and_valid_rows_land(naveen_client, tree, celery_worker):
+    rows = [
+        ["Good One", "", "9811111111", "", "S05-AC-001-B-0001", "yes"],
+        ["Bad Phone", "", "12345", "", "S05-AC-001-B-0001", ""],
+        ["Out Of Area", "", "9822222222", "", "S05-AC-021-B-0001", ""],
+        ["", "", "9833333333", "", "S05-AC-001-B-0001", ""],
+        ["Bad Epic", "", "9844444444", "AB12", "S05-AC-001-B-0002", ""],
+        ["Twice", "", "098111 11111", "", "S05-AC-001-B-0002", ""],
+        ["Maybe", "", "9855555555", "", "S05-AC-001-B-0002", "perhaps"],
+        ['=HYPERLINK("http://evil")', "", "9866666666", "", "S05-AC-001-B-0003", ""],
+    ]
+    upload(naveen_client, csv_bytes(rows))
+    member_import = MemberImport.objects.get()
+
+    checked = check_and_import(naveen_client, member_import)
+
+    problems = {(p["row"], p["column"]) for p in checked.problems}
+    assert problems == {(3, "phone"), (4, "booth"), (5, "full_name"), (6, "epic"),
+                        (7, "phone"), (8, "consent_whatsapp")}  # fmt: skip
+    assert checked.rejected_count == 6
+    report = naveen_client.get(f"/members/import/{member_import.pk}/rejected.csv")
+    lines = b"".join(report.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("row,column,problem,Name")
+    assert any(line.startswith("4,booth,no active booth S05-AC-021-B-0001 in your area")
+               for line in lines)  # fmt: skip
+    assert any(line.startswith("7,phone,the same phone as row 2") for line in lines)
+
+    run(naveen_client, checked)
+
+    assert set(Member.objects.values_list("full_name", flat=True)) == {
+        "Good One", "=HYPERLINK(\"http://evil\")"
+    }  # fmt: skip
+
+
+def test_existing_members_are_kept_or_updated_by_policy(naveen_client, tree, celery_worker):
+    first = [["Old Name", "", "9811111111", "", "S05-AC-001-B-0001", ""]]
+    upload(naveen_client, csv_bytes(first))
+    run(naveen_client, check_and_import(naveen_client, MemberImport.objects.get()))
+    second = [["New Name", "", "+91 98111 11111", "", "S05-AC-001-B-0002", ""]]
+
+    upload(naveen_client, csv_bytes(second))
+    kept = run(naveen_client, check_and_import(naveen_client, MemberImport.objects.first()))
+    assert kept.skipped_count == 1 and Member.objects.get().full_name == "Old Name"
+
+    upload(naveen_client, csv_bytes(second))
+    updated = run(naveen_client, check_and_import(naveen_client, MemberImport.objects.first(),
+                                                  policy="update"))  # fmt: skip
+    member = Member.objects.get()
+    assert updated.updated_count == 1
+    assert (member.full_name, member.booth) == ("New Name", tree.mandrem_booths[1])
+
+
+def test_xlsx_file(naveen_client, tree, celery_worker, tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "phone", "booth", "birth year"])
+    sheet.append(["Kavita Kamat", 9811111111, "S05-AC-001-B-0001", 1980])
+    sheet.append(["Bad Year", 9822222222, "S05-AC-001-B-0001", 1700])
+    path = tmp_path / "members.xlsx"
+    workbook.save(path)
+
+    upload(naveen_client, path.read_bytes(), name="members.xlsx")
+    member_import = MemberImport.objects.get()
+    assert member_import.file_kind == "xlsx"
+    checked = check_and_import(naveen_client, member_import)
+    assert [(p["row"], p["column"]) for p in checked.problems] == [(3, "birth_year")]
+    run(naveen_client, checked)
+
+    member = Member.objects.get()
+    assert (member.phone, member.birth_year) == ("+919811111111", 1980)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "photo.csv",
+         "This is not a spreadsheet"),
+        (b"", "empty.csv", "The submitted file is empty"),
+        (b"PK\x03\x04" + b"\x00" * 100, "broken.xlsx", "damaged Excel file"),
+        ("naam,फ़ोन\n".encode("utf-16"), "utf16.csv", "This is not a spreadsheet"),
+        ("name,phone\nRavi,98\n".encode("latin-1") + b"\xe9\xff", "latin.csv", "not UTF-8"),
+        (b"\n\n\n", "blank.csv", "The first row must name the columns"),
+    ],
+)  # fmt: skip
+def test_files_that_are_not_member_lists_are_refused(naveen_client, tree, data, name, message):
+    response = upload(naveen_client, data, name=name)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not MemberImport.objects.exists()
+
+
+def test_oversized_file_is_refused_at_the_configured_limit(naveen_client, tree, settings):
+    settings.MEMBER_IMPORT_MAX_BYTES = 1024
+
+    response = upload(naveen_client, csv_bytes([["x", "", "9811111111", "", "B", ""]] * 100))
+
+    assert "the limit is" in response.content.decode()
+    assert not MemberImport.objects.exists()
+
+
+def test_missing_required_column_is_refused(naveen_client, tree):
+    upload(naveen_client, csv_bytes([["Ravi", "9811111111"]], header=["Name", "Mobile"]))
+    member_import = MemberImport.objects.get()
+
+    response = naveen_client.post(f"/members/import/{member_import.pk}/columns/",
+                                  {"column_full_name": "0", "column_phone": "1",
+                                   "policy": "skip"})  # fmt: skip
+
+    assert "This field is required" in response.content.decode()
+    assert MemberImport.objects.get().status == "uploaded"
+
+
+def test_imports_of_other_staff_are_404(client, naveen, sita, tree):
+    client.force_login(naveen)
+    upload(client, csv_bytes([["Ravi", "", "9811111111", "", "S05-AC-001-B-0001", ""]]))
+    member_import = MemberImport.objects.get()
+    client.force_login(sita)
+
+    for path in ["", "columns/", "rejected.csv"]:
+        assert client.get(f"/members/import/{member_import.pk}/{path}").status_code == 404
+    assert client.post(f"/members/import/{member_import.pk}/run/").status_code == 404
+
+
+@pytest.fixture
+def small_batch_worker(request, monkeypatch, transactional_db, settings):
+    """A real worker process importing in batches of 200 rows."""
+    monkeypatch.setenv("MEMBER_IMPORT_BATCH_SIZE", "200")
+    settings.MEMBER_IMPORT_BATCH_SIZE = 200
+    return request.getfixturevalue("celery_worker_process")
+
+
+def test_an_interrupted_import_leaves_whole_batches_only(client, naveen, tree,
+                                                         small_batch_worker):  # fmt: skip
+    client.force_login(naveen)
+    booths = [booth.code for booth in tree.mandrem_booths]
+    rows = [[f"Member {n}", "", f"+9197{n:08d}", "", booths[n % 3], "yes"] for n in range(60_000)]
+    upload(client, csv_bytes(rows))
+    member_import = MemberImport.objects.get()
+    check_and_import(client, member_import)
+    client.post(f"/members/import/{member_import.pk}/run/")
+
+    wait_until(lambda: MemberImport.objects.get(pk=member_import.pk).rows_processed >= 2000,
+               timeout=120, every=0.02)  # fmt: skip
+    os.kill(small_batch_worker.pid, signal.SIGKILL)
+    small_batch_worker.wait(timeout=30)
+
+    member_import.refresh_from_db()
+    written = Member.objects.count()
+    assert 0 < written < 60_000, "the worker should have been stopped mid-import"
+    assert written % 200 == 0
+    assert written == member_import.rows_processed == member_import.created_count
+    assert Consent.objects.count() == written
