@@ -1,0 +1,46 @@
+"""The import wizard in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.members.test_import import csv_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def test_import_a_small_file_see_the_errors_run_it_and_find_a_member(
+    page, sign_in, naveen, tree, celery_worker
+):
+    rows = [
+        ["Sunita Debbarma", "सुनीता देबबर्मा", "098111 11111", "", "S05-AC-001-B-0001", "yes"],
+        ["Ravi Naik", "रवि नाइक", "9822222222", "", "S05-AC-001-B-0002", "no"],
+        ["Nobody", "", "12345", "", "S05-AC-001-B-0002", ""],
+    ]
+    sign_in(naveen)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    page.get_by_role("link", name="Import a list").click()
+
+    page.get_by_label("Member list (CSV in UTF-8, or Excel .xlsx)").set_input_files(
+        files=[{"name": "booth-workers.csv", "mimeType": "text/csv",
+                "buffer": csv_bytes(rows, bom=True)}]
+    )  # fmt: skip
+    page.get_by_role("button", name="Upload").click()
+    assert page.get_by_role("heading", name="Match the columns").is_visible()
+    assert page.get_by_label("Phone *").input_value() == "2"  # guessed from "Mobile"
+    page.get_by_role("button", name="Check the file").click()
+
+    problems = page.get_by_role("table", name="Rows with problems")
+    problems.wait_for(timeout=30_000)
+    assert "is not a valid phone number" in problems.inner_text()
+    assert problems.get_by_role("cell", name="4", exact=True).is_visible()
+    page.get_by_role("button", name="Import the valid rows").click()
+    page.locator(".import-status", has_text="Imported").wait_for(timeout=30_000)
+    assert page.locator("dd.created").inner_text() == "2"
+
+    page.get_by_role("link", name="See the members").click()
+    page.get_by_label("Name, phone or voter id").fill("देबबर्मा")
+    page.get_by_role("button", name="Search").click()
+    members = page.get_by_role("table", name="Members")
+    assert members.get_by_role("link", name="Sunita Debbarma").is_visible()
+    assert not members.get_by_role("link", name="Ravi Naik").is_visible()
