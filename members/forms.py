@@ -112,3 +112,23 @@ class MemberFilterForm(forms.Form):
 class ConsentForm(forms.Form):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
     notice_version = forms.CharField(label=_("Notice version"), max_length=32, initial="2026-1")
+
+
+class MemberMergeForm(forms.Form):
+    """One pair of the duplicates page: which of the two members stays."""
+
+    first = forms.IntegerField(widget=forms.HiddenInput)
+    second = forms.IntegerField(widget=forms.HiddenInput)
+    survivor = forms.IntegerField(label=_("Keep"))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        pair = {cleaned.get("first"), cleaned.get("second")}
+        if cleaned.get("survivor") not in pair:
+            raise forms.ValidationError(_("Choose which of the two members to keep."))
+        return cleaned
+
+    @property
+    def source_pk(self) -> int:
+        first, second = self.cleaned_data["first"], self.cleaned_data["second"]
+        return second if self.cleaned_data["survivor"] == first else first
