@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cadreconnect.exceptions import ApplicationError
+from cadreconnect.spreadsheets import Echo, spreadsheet_safe
 from groups import selectors, services
 from groups.forms import BoothMergeForm, GroupChildForm, GroupLinksForm, GroupMoveForm
 from groups.models import Group, Kind
@@ -96,7 +97,7 @@ def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     )  # fmt: skip
 
     def rows() -> Iterator[str]:
-        echo = _Echo()
+        echo = Echo()
         writer = csv.writer(echo)
         yield "\ufeff" + writer.writerow(
             ["code", "name", "name_local", "kind", "parent_code", "whatsapp_invite_link",
@@ -105,23 +106,11 @@ def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         for node in nodes.iterator(chunk_size=5000):
             values = list(node)
             values[3] = Kind(values[3]).name.lower()
-            yield writer.writerow([_spreadsheet_safe(value) for value in values])
+            yield writer.writerow([spreadsheet_safe(value) for value in values])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="groups-{group.code}.csv"'
     return response
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _spreadsheet_safe(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 # --- Changes --------------------------------------------------------------------------------

@@ -153,3 +153,23 @@ class ImportMappingForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if name.startswith("column_") and value != ""
         }
+
+
+class MemberMergeForm(forms.Form):
+    """One pair of the duplicates page: which of the two members stays."""
+
+    first = forms.IntegerField(widget=forms.HiddenInput)
+    second = forms.IntegerField(widget=forms.HiddenInput)
+    survivor = forms.IntegerField(label=_("Keep"))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        pair = {cleaned.get("first"), cleaned.get("second")}
+        if cleaned.get("survivor") not in pair:
+            raise forms.ValidationError(_("Choose which of the two members to keep."))
+        return cleaned
+
+    @property
+    def source_pk(self) -> int:
+        first, second = self.cleaned_data["first"], self.cleaned_data["second"]
+        return second if self.cleaned_data["survivor"] == first else first

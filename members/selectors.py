@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
 
 from accounts.models import User
@@ -117,3 +120,79 @@ def members_with_same_epic(*, member: Member) -> QuerySet[Member]:
     if not member.epic:
         return Member.objects.none()
     return Member.objects.filter(epic=member.epic).exclude(pk=member.pk)
+
+
+# Groups of each kind shown on the duplicates page at a time; merging them brings up the next.
+DUPLICATE_GROUPS_LIMIT = 200
+# Merge forms are offered for every pair of a group's first ten members (45 pairs at most).
+DUPLICATE_PAIR_MEMBERS = 10
+
+
+@dataclass
+class DuplicateGroup:
+    """Members who are probably one person: the same voter id, or the same name in one booth."""
+
+    members: list[Member]
+    same_epic: str = ""
+    same_name: str = ""
+    pairs: list[tuple[Member, Member]] = field(default_factory=list)
+
+
+def member_duplicate_groups(
+    user: User, *, limit: int = DUPLICATE_GROUPS_LIMIT
+) -> list[DuplicateGroup]:
+    """Probable duplicates among the members the user may see (both sides in scope): the same
+    non-empty voter id anywhere, or the same full name (any case) in the same booth. A phone
+    cannot repeat: the database refuses it."""
+    visible = members_visible_to(user)
+    epics = {
+        row["epic"]
+        for row in visible.exclude(epic="")
+        .values("epic")
+        .annotate(count=Count("id"))
+        .filter(count__gt=1)
+        .order_by("epic")[:limit]
+    }
+    names = {
+        (row["name_key"], row["booth_id"])
+        for row in visible.annotate(name_key=Lower("full_name"))
+        .values("name_key", "booth_id")
+        .annotate(count=Count("id"))
+        .filter(count__gt=1)
+        .order_by("name_key", "booth_id")[:limit]
+    }
+    if not epics and not names:
+        return []
+    condition = Q(epic__in=sorted(epics)) if epics else Q(pk__in=[])
+    for name_key, booth_id in names:
+        condition |= Q(name_key=name_key, booth_id=booth_id)
+    members = (
+        visible.annotate(name_key=Lower("full_name"))
+        .filter(condition)
+        .select_related("booth")
+        .order_by("pk")
+    )
+    by_epic: dict[str, list[Member]] = defaultdict(list)
+    by_name: dict[tuple[str, int], list[Member]] = defaultdict(list)
+    for member in members:
+        if member.epic in epics:
+            by_epic[member.epic].append(member)
+        if (member.name_key, member.booth_id) in names:
+            by_name[(member.name_key, member.booth_id)].append(member)
+    # The same members may match on both counts: they are shown once, with both reasons.
+    groups: dict[tuple[int, ...], DuplicateGroup] = {}
+    for epic, matching in by_epic.items():
+        group = groups.setdefault(_member_ids(matching), DuplicateGroup(members=matching))
+        group.same_epic = epic
+    for matching in by_name.values():
+        group = groups.setdefault(_member_ids(matching), DuplicateGroup(members=matching))
+        group.same_name = matching[0].full_name
+    for group in groups.values():
+        group.pairs = list(itertools.combinations(group.members[:DUPLICATE_PAIR_MEMBERS], 2))
+    return sorted(
+        groups.values(), key=lambda group: (group.members[0].full_name.lower(), group.members[0].pk)
+    )
+
+
+def _member_ids(members: list[Member]) -> tuple[int, ...]:
+    return tuple(member.pk for member in members)

@@ -14,6 +14,7 @@ from cadreconnect.exceptions import ApplicationError
 from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
+from members import selectors
 from members.models import Consent, Member, MemberImport, Membership, Post
 from members.validation import epic_normalise, phone_normalise
 
@@ -328,3 +329,99 @@ def _finish(import_id: int, status: str, *, error: str = "") -> None:
     MemberImport.objects.filter(pk=import_id).update(
         status=status, error=error, finished_at=timezone.now()
     )
+
+
+# A survivor's empty fields are filled from the member merged into it.
+MERGE_FILLED_FIELDS = ["name_local", "email", "epic", "whatsapp_number", "gender", "birth_year"]
+
+
+def member_merge(*, actor: User, source: Member, survivor: Member) -> Member:
+    """Merge `source` (a duplicate record of one person) into `survivor`, then delete it.
+
+    Memberships move, except in groups the survivor is already in; posts and recruits move.
+    Consents move too, so that their history stays: a live consent of the source for a purpose
+    the survivor already has live consent for is withdrawn first (one live consent per purpose).
+    The survivor's empty fields are filled from the source; the audit event keeps who the
+    source was, since its row is gone.
+    """
+    if source.pk == survivor.pk:
+        raise ApplicationError("A member cannot be merged into themselves.")
+    visible = selectors.members_visible_to(actor)
+    if visible.filter(pk__in=[source.pk, survivor.pk]).count() != 2:
+        raise ApplicationError("Both members must be in your area.")
+    with transaction.atomic():
+        # Locked in a fixed order, so that two merges of the same pair cannot deadlock.
+        locked = {
+            member.pk: member
+            for member in Member.objects.select_for_update().filter(
+                pk__in=[source.pk, survivor.pk]
+            ).order_by("pk")
+        }  # fmt: skip
+        if len(locked) != 2:
+            raise ApplicationError("One of the two members was merged or deleted meanwhile.")
+        source, survivor = locked[source.pk], locked[survivor.pk]
+        moved = _merge_related_rows(source, survivor)
+        filled = _merge_fill_fields(source, survivor)
+        survivor.tags.add(*source.tags.all())
+        source_record = {
+            "source_id": source.pk, "source_name": source.full_name, "source_phone": source.phone,
+        }  # fmt: skip
+        source.delete()
+        survivor.save(update_fields=[*filled, "updated_at"])
+        audit_record(
+            actor=actor, action="member.merge", target=survivor,
+            data={**source_record, "moved": moved, "filled": filled},
+        )  # fmt: skip
+    return survivor
+
+
+def _merge_related_rows(source: Member, survivor: Member) -> dict[str, int]:
+    survivor_groups = Membership.objects.filter(member=survivor).values("group_id")
+    memberships = (
+        Membership.objects.filter(member=source)
+        .exclude(group_id__in=survivor_groups)
+        .update(member=survivor)
+    )
+    survivor_purposes = Consent.objects.filter(member=survivor, withdrawn_at__isnull=True).values(
+        "purpose"
+    )
+    withdrawn = Consent.objects.filter(
+        member=source, withdrawn_at__isnull=True, purpose__in=survivor_purposes
+    ).update(withdrawn_at=timezone.now())
+    consents = Consent.objects.filter(member=source).update(member=survivor)
+    posts = Post.objects.filter(member=source).update(member=survivor)
+    recruits = (
+        Member.objects.filter(recruited_by=source).exclude(pk=survivor.pk)
+        .update(recruited_by=survivor)
+    )  # fmt: skip
+    return {
+        "memberships": memberships, "consents": consents, "consents_withdrawn": withdrawn,
+        "posts": posts, "recruits": recruits,
+    }  # fmt: skip
+
+
+def _merge_fill_fields(source: Member, survivor: Member) -> list[str]:
+    """Fill the survivor's empty fields from the source; returns the names of those filled."""
+    filled = []
+    for name in MERGE_FILLED_FIELDS:
+        value = getattr(source, name)
+        if getattr(survivor, name) in ("", None) and value not in ("", None):
+            if name == "whatsapp_number" and value == survivor.phone:
+                continue
+            setattr(survivor, name, value)
+            filled.append(name)
+    if "epic" in filled and source.epic_checked_at is not None:
+        # The check was of this voter id: it comes with it.
+        survivor.epic_checked_at = source.epic_checked_at
+        survivor.epic_checked_by_id = source.epic_checked_by_id
+        filled += ["epic_checked_at", "epic_checked_by"]
+    # Who recruited the source recruited the person; a survivor recruited by the source (or by
+    # nobody) takes the source's recruiter, never itself.
+    if survivor.recruited_by_id in (None, source.pk):
+        recruiter = source.recruited_by_id
+        if recruiter == survivor.pk:
+            recruiter = None
+        if survivor.recruited_by_id != recruiter:
+            survivor.recruited_by_id = recruiter
+            filled.append("recruited_by")
+    return filled

@@ -2,22 +2,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cadreconnect.exceptions import ApplicationError
-from members import selectors, services
-from members.forms import ConsentForm, MemberFilterForm, MemberForm
+from members import exports, selectors, services
+from members.forms import ConsentForm, MemberFilterForm, MemberForm, MemberMergeForm
 from members.models import Consent
 from members.validation import phone_display
 
 MEMBERS_PER_PAGE = 50
 
 
-@require_GET
-def member_list(request: HttpRequest) -> HttpResponse:
+def _list_filters(request: HttpRequest) -> tuple[MemberFilterForm, selectors.MemberFilters]:
     form = MemberFilterForm(request.GET or None, user=request.user)
     filters = selectors.MemberFilters()
     if form.is_valid():
@@ -27,6 +27,12 @@ def member_list(request: HttpRequest) -> HttpResponse:
             verified=form.cleaned_data["verified"],
             group=form.cleaned_data["group"],
         )
+    return form, filters
+
+
+@require_GET
+def member_list(request: HttpRequest) -> HttpResponse:
+    form, filters = _list_filters(request)
     members = selectors.members_search(user=request.user, filters=filters)
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     query_string = request.GET.copy()
@@ -36,6 +42,71 @@ def member_list(request: HttpRequest) -> HttpResponse:
         "members/list.html",
         {"form": form, "page": page, "query_string": query_string.urlencode()},
     )
+
+
+@require_GET
+def member_export_csv(request: HttpRequest) -> HttpResponse:
+    """The list as filtered, as CSV, streamed from the database."""
+    form, filters = _list_filters(request)
+    if form.errors:
+        return _back_to_the_list(request)
+    rows = exports.member_export_rows(user=request.user, filters=filters)
+    response = StreamingHttpResponse(
+        exports.members_csv_chunks(rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="members.csv"'
+    return response
+
+
+@require_GET
+def member_export_xlsx(request: HttpRequest) -> HttpResponse:
+    """The list as filtered, as an Excel workbook built in a temporary file, then streamed."""
+    form, filters = _list_filters(request)
+    if form.errors:
+        return _back_to_the_list(request)
+    rows = exports.member_export_rows(user=request.user, filters=filters)
+    return FileResponse(
+        exports.members_xlsx_file(rows),
+        as_attachment=True,
+        filename="members.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def _back_to_the_list(request: HttpRequest) -> HttpResponse:
+    """Filters that do not parse would export everyone: the list shows what is wrong."""
+    messages.error(request, _("Correct the filters before downloading."))
+    return redirect(f"{reverse('members:list')}?{request.GET.urlencode()}")
+
+
+@require_GET
+def member_duplicates(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "members/duplicates.html",
+        {"groups": selectors.member_duplicate_groups(request.user)},
+    )
+
+
+@require_POST
+def member_merge(request: HttpRequest) -> HttpResponse:
+    form = MemberMergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose which of the two members to keep."))
+        return redirect("members:duplicates")
+    survivor = selectors.member_get_for_user(user=request.user, pk=form.cleaned_data["survivor"])
+    source = selectors.member_get_for_user(user=request.user, pk=form.source_pk)
+    try:
+        services.member_merge(actor=request.user, source=source, survivor=survivor)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("members:duplicates")
+    messages.success(
+        request,
+        _("Merged %(source)s into %(survivor)s.")
+        % {"source": source.full_name, "survivor": survivor.full_name},
+    )
+    return redirect("members:duplicates")
 
 
 @require_GET
