@@ -167,18 +167,55 @@ class BoothLookup:
     found: dict[str, tuple[int, int, int | None] | None] = field(default_factory=dict)
 
     def resolve(self, codes: set[str]) -> None:
-        missing = [code for code in codes if code not in self.found]
+        """Look up the batch's new booth codes set-wise: a few queries per batch, whatever
+        the number of booths."""
+        missing = [code for code in codes if code and code not in self.found]
         if not missing:
             return
         scope = group_selectors.user_scope(self.user)
-        booths = Group.objects.filter(code__in=missing, kind=Kind.BOOTH, is_active=True)
+        booths = list(
+            Group.objects.filter(code__in=missing, kind=Kind.BOOTH, is_active=True).only(
+                "id", "code", "tree_id", "lft", "rght"
+            )
+        )
+        states = _states_of_trees({booth.tree_id for booth in booths})
         for booth in booths:
             if scope.contains(booth):
-                lineage = group_selectors.group_lineage(booth)
-                state_id = lineage[0].pk if lineage else None
-                self.found[booth.code] = (booth.pk, booth.tree_id, state_id)
+                self.found[booth.code] = (booth.pk, booth.tree_id, states.get(booth.tree_id))
         for code in missing:
             self.found.setdefault(code, None)
+
+
+def _states_of_trees(tree_ids: set[int]) -> dict[int, int | None]:
+    """tree_id -> id of the state it belongs to: the tree's root if that is a state, else the
+    root of the tree the root hangs from (see groups.models)."""
+    roots = {
+        tree_id: (node_id, kind, upper_id)
+        for node_id, tree_id, kind, upper_id in Group.objects.filter(
+            parent__isnull=True, tree_id__in=tree_ids
+        ).values_list("id", "tree_id", "kind", "upper_id")
+    }
+    upper_trees = dict(
+        Group.objects.filter(pk__in=[upper for _, _, upper in roots.values() if upper]).values_list(
+            "id", "tree_id"
+        )
+    )
+    upper_roots = {
+        tree_id: (node_id, kind)
+        for node_id, tree_id, kind in Group.objects.filter(
+            parent__isnull=True, tree_id__in=set(upper_trees.values())
+        ).values_list("id", "tree_id", "kind")
+    }
+    states: dict[int, int | None] = {}
+    for tree_id, (node_id, kind, upper_id) in roots.items():
+        if kind == Kind.STATE:
+            states[tree_id] = node_id
+        elif upper_id and upper_id in upper_trees:
+            top_id, top_kind = upper_roots.get(upper_trees[upper_id], (None, None))
+            states[tree_id] = top_id if top_kind == Kind.STATE else None
+        else:
+            states[tree_id] = None
+    return states
 
 
 def check_row(values: list[str], line: int, mapping: dict[str, int], booths: BoothLookup):
@@ -383,14 +420,14 @@ def _write(rows: list[CheckedRow], *, update: bool, notice_version: str) -> None
                 ((*record, "[]", "[]", "{}", "", now, now, 0) for record in records),
             )  # fmt: skip
             cursor.execute(
-                f"INSERT INTO members_member ({columns}) SELECT {columns} FROM member_staging"  # noqa: S608
+                f"INSERT INTO members_member ({columns}) SELECT {columns} FROM member_staging"
                 f" ON CONFLICT (phone) {conflict}"
             )
             cursor.execute("DROP TABLE member_staging")
         else:
             placeholders = ", ".join(["%s"] * (len(MEMBER_COLUMNS) + 6))
             cursor.executemany(
-                f"INSERT INTO members_member ({columns}) VALUES ({placeholders})"  # noqa: S608
+                f"INSERT INTO members_member ({columns}) VALUES ({placeholders})"
                 f" ON CONFLICT (phone) {conflict}",
                 [(*record, "[]", "[]", "{}", "", now, now) for record in records],
             )
@@ -398,14 +435,18 @@ def _write(rows: list[CheckedRow], *, update: bool, notice_version: str) -> None
             phones = [row.fields["phone"] for row in rows if purpose in row.consents]
             if not phones:
                 continue
-            member_ids = Member.objects.filter(phone__in=phones).values_list("pk", flat=True)
-            cursor.executemany(
+            # One statement per purpose and batch; the WHERE also settles SQLite's reading of
+            # INSERT ... SELECT ... ON CONFLICT.
+            placeholders = ", ".join(["%s"] * len(phones))
+            statement = (
                 "INSERT INTO members_consent (member_id, purpose, source, notice_version,"
-                " granted_at) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (member_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING",
-                [(member_id, purpose, Consent.Source.IMPORT, notice_version, now)
-                 for member_id in member_ids],
-            )  # fmt: skip
+                " granted_at) SELECT id, %s, %s, %s, %s FROM members_member"
+                f" WHERE phone IN ({placeholders})"
+                " ON CONFLICT (member_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING"
+            )
+            cursor.execute(
+                statement, [purpose, Consent.Source.IMPORT, notice_version, now, *phones]
+            )
 
 
 def file_headers(path: Path, kind: str, *, samples: int = 5) -> tuple[list[str], list[list[str]]]:

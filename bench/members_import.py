@@ -1,0 +1,133 @@
+"""Importing a member list: a generated 1,000,000-row CSV through the import service (COPY into
+a staging table and INSERT ... ON CONFLICT on PostgreSQL), against django-import-export
+importing the first 20,000 rows of the same file into the same model, in the same run.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import User
+from bench.harness import Bench
+from groups import loader
+from groups import selectors as group_selectors
+from groups.models import Group, Kind
+from members import importing
+from members.models import Member, MemberImport
+from members.validation import phone_normalise
+
+ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+BASELINE_ROWS = int(os.environ.get("BENCH_IMPORT_BASELINE_ROWS", "20000"))
+HEADER = ["name", "local name", "mobile", "voter id", "booth code", "whatsapp consent"]
+FIRST = ["Asha", "Ravi", "Sunita", "Arjun", "Meena", "Vikas", "Pooja", "Rahul"]
+FIRST_HI = ["आशा", "रवि", "सुनीता", "अर्जुन", "मीना", "विकास", "पूजा", "राहुल"]
+
+
+def write_file(path: Path, booths: list[str], rows: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as target:
+        writer = csv.writer(target)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            writer.writerow([
+                f"{FIRST[n % 8]} Member {n}", f"{FIRST_HI[n % 8]} सदस्य {n}",
+                f"09{n % 10}{n:08d}"[-11:], f"BEN{n % 10_000_000:07d}", booths[n % len(booths)],
+                "yes" if n % 3 == 0 else "",
+            ])  # fmt: skip
+
+
+def empty_members() -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("TRUNCATE members_member RESTART IDENTITY CASCADE")
+        else:
+            cursor.execute("DELETE FROM members_consent")
+            cursor.execute("DELETE FROM members_member")
+
+
+def import_export_baseline(bench: Bench, path: Path) -> None:
+    import tablib
+    from import_export import fields, resources, widgets
+
+    states: dict[int, int | None] = {}
+
+    class MemberResource(resources.ModelResource):
+        booth = fields.Field(attribute="booth", column_name="booth code",
+                             widget=widgets.ForeignKeyWidget(Group, field="code"))  # fmt: skip
+        full_name = fields.Field(attribute="full_name", column_name="name")
+        name_local = fields.Field(attribute="name_local", column_name="local name")
+        phone = fields.Field(attribute="phone", column_name="mobile")
+        epic = fields.Field(attribute="epic", column_name="voter id")
+
+        class Meta:
+            model = Member
+            fields = ("full_name", "name_local", "phone", "epic", "booth")
+            import_id_fields = ("phone",)
+
+        def before_import_row(self, row, **kwargs) -> None:
+            row["mobile"] = phone_normalise(row["mobile"])
+
+        def before_save_instance(self, instance, row, **kwargs) -> None:
+            instance.tree_id = instance.booth.tree_id
+            if instance.booth_id not in states:
+                lineage = group_selectors.group_lineage(instance.booth)
+                states[instance.booth_id] = lineage[0].pk if lineage else None
+            instance.state_id = states[instance.booth_id]
+
+    with path.open(encoding="utf-8") as source:
+        reader = csv.reader(source)
+        header = next(reader)
+        dataset = tablib.Dataset(headers=header)
+        for index, row in enumerate(reader):
+            if index == BASELINE_ROWS:
+                break
+            dataset.append(row)
+    started = time.perf_counter()
+    result = MemberResource().import_data(dataset, dry_run=False, raise_errors=True)
+    elapsed = time.perf_counter() - started
+    assert not result.has_errors()
+    assert Member.objects.count() == BASELINE_ROWS
+    bench.record(f"django-import-export, first {BASELINE_ROWS:,} rows", operations=BASELINE_ROWS,
+                 seconds=elapsed, note=f"{BASELINE_ROWS / elapsed:,.0f} rows/s")  # fmt: skip
+
+
+def run(bench: Bench) -> None:
+    loader.reference_tree_load(with_booths=True, state_codes=["S05", "S23", "U05"])
+    booths = list(Group.objects.filter(kind=Kind.BOOTH).values_list("code", flat=True))
+    admin = User.objects.create_superuser("bench-import@cadreconnect.example", "bench-pass-2026")
+    folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    try:
+        path = folder / "members.csv"
+        write_file(path, booths, ROWS)
+        print(f"  {ROWS:,} rows, {path.stat().st_size / 1_048_576:.0f} MB, "
+              f"{len(booths):,} booths", flush=True)  # fmt: skip
+        import_export_baseline(bench, path)
+        empty_members()
+
+        media = Path(settings.MEDIA_ROOT) / "imports"
+        media.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, media / "bench-members.csv")
+        member_import = MemberImport.objects.create(
+            created_by=admin, file="imports/bench-members.csv", original_name="members.csv",
+            file_kind="csv", headers=HEADER, mapping=importing.guess_mapping(HEADER),
+            notice_version="bench",
+        )  # fmt: skip
+        started = time.perf_counter()
+        importing.member_import_execute(member_import=member_import, dry_run=False)
+        elapsed = time.perf_counter() - started
+        member_import.refresh_from_db()
+        assert member_import.rejected_count == 0, member_import.problems[:5]
+        assert Member.objects.count() == ROWS
+        bench.record(f"CadreConnect import, {ROWS:,} rows (batches of "
+                     f"{settings.MEMBER_IMPORT_BATCH_SIZE:,})", operations=ROWS, seconds=elapsed,
+                     note=f"{ROWS / elapsed:,.0f} rows/s")  # fmt: skip
+        (media / "bench-members.csv").unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
