@@ -14,6 +14,7 @@ from cadreconnect.exceptions import ApplicationError
 from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
+from members.figures import member_figures_refresh_on_commit
 from members.models import Consent, Member, Membership, Post
 from members.validation import epic_normalise, phone_normalise
 
@@ -72,6 +73,7 @@ def member_create(*, actor: User, **fields: Any) -> Member:
         _save_unique_phone(member)
         audit_record(actor=actor, action="member.create", target=member,
                      data={"booth": booth.code})  # fmt: skip
+        member_figures_refresh_on_commit(member.tree_id)
     return member
 
 
@@ -80,6 +82,7 @@ def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
     if cleaned["booth"].pk != member.booth_id:
         _check_booth(actor, cleaned["booth"])
     before = {name: _plain(getattr(member, name)) for name in EDITABLE_FIELDS}
+    tree_before = member.tree_id
     for name in EDITABLE_FIELDS:
         setattr(member, name, cleaned[name])
     if member.recruited_by_id == member.pk:
@@ -96,6 +99,8 @@ def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
     with transaction.atomic():
         _save_unique_phone(member)
         audit_record(actor=actor, action="member.update", target=member, data=changes)
+        if "booth" in changes or "status" in changes:
+            member_figures_refresh_on_commit(tree_before, member.tree_id)
     return member
 
 
