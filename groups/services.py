@@ -351,9 +351,12 @@ _RECOUNT_SQL = """
     FROM groups_group node
     WHERE node.tree_id IN ({trees})
 """
-# Trees that hang below another tree (assembly constituencies), and the others.
-_LOWER_TREES = "SELECT tree_id FROM groups_group WHERE parent_id IS NULL AND upper_id IS NOT NULL"
-_UPPER_TREES = (
+# Trees that hang below another tree (assembly constituencies), and the others (the national
+# tree aside). Receivers that count per node (members.figures) use them too, in this order.
+LOWER_TREES_SQL = (
+    "SELECT tree_id FROM groups_group WHERE parent_id IS NULL AND upper_id IS NOT NULL"
+)
+UPPER_TREES_SQL = (
     "SELECT tree_id FROM groups_group"
     " WHERE parent_id IS NULL AND upper_id IS NULL AND kind <> %(national)s"
 )
@@ -422,8 +425,8 @@ def group_figures_refresh_all() -> int:
     """Recount every node: the lower trees first, then the trees they hang from, set-wise."""
     with transaction.atomic():
         tree.lock_figures(0)
-        counted = _recount(_LOWER_TREES, {})
-        counted += _recount(_UPPER_TREES, {"national": int(Kind.NATIONAL)})
+        counted = _recount(LOWER_TREES_SQL, {})
+        counted += _recount(UPPER_TREES_SQL, {"national": int(Kind.NATIONAL)})
         for receiver in FIGURES_RECEIVERS:
             receiver(tree_id=None)
         _national_figures_refresh()

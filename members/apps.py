@@ -10,9 +10,11 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         from groups import services as group_services
-        from members import receivers
+        from members import figures, receivers
 
         if receivers.members_follow_move not in group_services.MOVE_RECEIVERS:
             group_services.MOVE_RECEIVERS.append(receivers.members_follow_move)
         if receivers.members_follow_merge not in group_services.MERGE_RECEIVERS:
             group_services.MERGE_RECEIVERS.append(receivers.members_follow_merge)
+        if figures.member_figures_count not in group_services.FIGURES_RECEIVERS:
+            group_services.FIGURES_RECEIVERS.append(figures.member_figures_count)

@@ -15,6 +15,7 @@ from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
 from members import selectors
+from members.figures import member_figures_refresh_on_commit
 from members.models import Consent, Member, MemberImport, Membership, Post
 from members.validation import epic_normalise, phone_normalise
 
@@ -73,6 +74,7 @@ def member_create(*, actor: User, **fields: Any) -> Member:
         _save_unique_phone(member)
         audit_record(actor=actor, action="member.create", target=member,
                      data={"booth": booth.code})  # fmt: skip
+        member_figures_refresh_on_commit(member.tree_id)
     return member
 
 
@@ -81,6 +83,7 @@ def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
     if cleaned["booth"].pk != member.booth_id:
         _check_booth(actor, cleaned["booth"])
     before = {name: _plain(getattr(member, name)) for name in EDITABLE_FIELDS}
+    tree_before = member.tree_id
     for name in EDITABLE_FIELDS:
         setattr(member, name, cleaned[name])
     if member.recruited_by_id == member.pk:
@@ -97,6 +100,8 @@ def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
     with transaction.atomic():
         _save_unique_phone(member)
         audit_record(actor=actor, action="member.update", target=member, data=changes)
+        if "booth" in changes or "status" in changes:
+            member_figures_refresh_on_commit(tree_before, member.tree_id)
     return member
 
 
@@ -315,6 +320,10 @@ def member_import_execute(*, import_id: int, dry_run: bool) -> None:
         raise
     _finish(import_id, MemberImport.Status.CHECKED if dry_run else MemberImport.Status.DONE)
     if not dry_run:
+        # An import touches many trees: recount them all, set-wise, in one task.
+        from groups.tasks import group_figures_refresh_all
+
+        group_figures_refresh_all.delay()
         audit_record(actor=member_import.created_by, action="member_import.run",
                      target=member_import)  # fmt: skip
 
@@ -366,8 +375,10 @@ def member_merge(*, actor: User, source: Member, survivor: Member) -> Member:
         source_record = {
             "source_id": source.pk, "source_name": source.full_name, "source_phone": source.phone,
         }  # fmt: skip
+        source_tree = source.tree_id
         source.delete()
         survivor.save(update_fields=[*filled, "updated_at"])
+        member_figures_refresh_on_commit(source_tree, survivor.tree_id)
         audit_record(
             actor=actor, action="member.merge", target=survivor,
             data={**source_record, "moved": moved, "filled": filled},
