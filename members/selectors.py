@@ -79,16 +79,17 @@ def members_search(*, user: User, filters: MemberFilters) -> QuerySet[Member]:
 
 
 def _query_q(query: str) -> Q:
-    condition = Q(full_name__icontains=query) | Q(name_local__icontains=query)
-    # A query that is not a phone number or a voter id searches names only.
-    with contextlib.suppress(ValidationError):
-        condition |= Q(phone=phone_normalise(query))
-    epic = ""
+    """A phone number (any written form) finds by phone, a voter id by voter id, anything else
+    searches names in both scripts: one indexed lookup each, never an OR across all of them."""
+    digits = sum(character.isdigit() for character in query)
+    if digits >= 7:
+        with contextlib.suppress(ValidationError):
+            return Q(phone=phone_normalise(query))
     with contextlib.suppress(ValidationError):
         epic = epic_normalise(query)
-    if epic:
-        condition |= Q(epic=epic)
-    return condition
+        if epic:
+            return Q(epic=epic)
+    return Q(full_name__icontains=query) | Q(name_local__icontains=query)
 
 
 def members_with_live_consent(*, purpose: str) -> QuerySet[Member]:
