@@ -20,64 +20,57 @@ from groups.models import Kind
 from groups.services import LOWER_TREES_SQL, UPPER_TREES_SQL
 from members.models import Member
 
-# `trees` is a constant subquery of tree ids; values go in as parameters.
-_MEMBER_COUNT_SQL = """
+# Both statements run on the figures rows of the trees `trees` selects (a constant subquery of
+# tree ids; values go in as parameters), which group_figures_refresh has just written with zero
+# members. First each booth's row gets its own members, counted once per booth.
+_BOOTH_COUNT_SQL = """
     UPDATE groups_groupfigures
-    SET members = counts.members, active_members = counts.active_members,
-        booths_with_active_member = counts.booths_with_active_member
+    SET members = per_booth.members, active_members = per_booth.active_members,
+        booths_with_active_member = CASE
+            WHEN per_booth.active_members > 0 AND per_booth.is_active THEN 1 ELSE 0 END
     FROM (
-        SELECT node.id AS group_id,
-            COALESCE(own.members, 0) + COALESCE(below.members, 0) AS members,
-            COALESCE(own.active_members, 0) + COALESCE(below.active_members, 0)
-                AS active_members,
-            COALESCE(own.booths_with_active_member, 0)
-                + COALESCE(below.booths_with_active_member, 0) AS booths_with_active_member
-        FROM groups_group node
-        -- The members of the booths in the node's own range: counted per booth once, then
-        -- summed over the range.
-        LEFT JOIN (
-            SELECT node.id AS group_id, SUM(per_booth.members) AS members,
-                SUM(per_booth.active_members) AS active_members,
-                SUM(CASE WHEN per_booth.active_members > 0 AND booth.is_active
-                    AND booth.kind = %(booth)s THEN 1 ELSE 0 END) AS booths_with_active_member
-            FROM groups_group node
-            JOIN groups_group booth ON booth.tree_id = node.tree_id
-                AND booth.lft BETWEEN node.lft AND node.rght
-            JOIN (
-                SELECT member.booth_id, COUNT(*) AS members,
-                    SUM(CASE WHEN member.status = %(active)s THEN 1 ELSE 0 END)
-                        AS active_members
-                FROM members_member member
-                JOIN groups_group home ON home.id = member.booth_id
-                WHERE home.tree_id IN ({trees})
-                GROUP BY member.booth_id
-            ) per_booth ON per_booth.booth_id = booth.id
-            WHERE node.tree_id IN ({trees})
-            GROUP BY node.id
-        ) own ON own.group_id = node.id
-        -- The lower trees hanging from a node in the range, as their roots' figures stand.
-        LEFT JOIN (
-            SELECT node.id AS group_id, SUM(figures.members) AS members,
-                SUM(figures.active_members) AS active_members,
-                SUM(figures.booths_with_active_member) AS booths_with_active_member
-            FROM groups_group node
-            JOIN groups_group inside ON inside.tree_id = node.tree_id
-                AND inside.lft BETWEEN node.lft AND node.rght
+        SELECT member.booth_id, home.is_active, COUNT(*) AS members,
+            SUM(CASE WHEN member.status = %(active)s THEN 1 ELSE 0 END) AS active_members
+        FROM members_member member
+        JOIN groups_group home ON home.id = member.booth_id
+        WHERE home.tree_id IN ({trees}) AND home.kind = %(booth)s
+        GROUP BY member.booth_id, home.is_active
+    ) per_booth
+    WHERE groups_groupfigures.group_id = per_booth.booth_id
+"""
+# Then every other node sums the booth rows in its range and the rows of the roots of the lower
+# trees hanging from a node in its range. Booths are leaves, so this reads only rows it does not
+# write; the correlated subqueries walk down each node's range on the (tree_id, lft) index.
+_ROLL_UP_SQL = """
+    UPDATE groups_groupfigures
+    SET {assignments}
+    FROM groups_group node
+    WHERE groups_groupfigures.group_id = node.id AND node.tree_id IN ({{trees}})
+        AND node.kind <> %(booth)s
+"""
+_ROLL_UP_COLUMN = """
+    {column} = COALESCE((SELECT SUM(figures.{column}) FROM groups_group booth
+            JOIN groups_groupfigures figures ON figures.group_id = booth.id
+          WHERE booth.tree_id = node.tree_id AND booth.lft BETWEEN node.lft AND node.rght
+            AND booth.kind = %(booth)s), 0)
+        + COALESCE((SELECT SUM(figures.{column}) FROM groups_group inside
             JOIN groups_group lower_root ON lower_root.upper_id = inside.id
             JOIN groups_groupfigures figures ON figures.group_id = lower_root.id
-            WHERE node.tree_id IN ({trees})
-            GROUP BY node.id
-        ) below ON below.group_id = node.id
-        WHERE node.tree_id IN ({trees})
-    ) counts
-    WHERE groups_groupfigures.group_id = counts.group_id
+          WHERE inside.tree_id = node.tree_id AND inside.lft BETWEEN node.lft AND node.rght), 0)
 """
+_ROLL_UP_SQL = _ROLL_UP_SQL.format(
+    assignments=",".join(
+        _ROLL_UP_COLUMN.format(column=column)
+        for column in ("members", "active_members", "booths_with_active_member")
+    )
+)
 
 
 def _count(trees_sql: str, params: dict) -> None:
     params = {**params, "booth": int(Kind.BOOTH), "active": Member.Status.ACTIVE.value}
     with connection.cursor() as cursor:
-        cursor.execute(_MEMBER_COUNT_SQL.format(trees=trees_sql), params)
+        cursor.execute(_BOOTH_COUNT_SQL.format(trees=trees_sql), params)
+        cursor.execute(_ROLL_UP_SQL.format(trees=trees_sql), params)
 
 
 def member_figures_count(*, tree_id: int | None) -> None:
