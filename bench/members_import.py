@@ -120,7 +120,7 @@ def run(bench: Bench) -> None:
             notice_version="bench",
         )  # fmt: skip
         started = time.perf_counter()
-        importing.member_import_execute(member_import=member_import, dry_run=False)
+        importing.member_import_rows(member_import=member_import, dry_run=False)
         elapsed = time.perf_counter() - started
         member_import.refresh_from_db()
         assert member_import.rejected_count == 0, member_import.problems[:5]

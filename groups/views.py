@@ -116,6 +116,17 @@ def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 # --- Changes --------------------------------------------------------------------------------
 
 
+def _form_page(
+    request: HttpRequest, group: Group, form, title: str, *, suggest: bool = False
+) -> HttpResponse:
+    """One of the change forms of a group; `title` takes the group's name as %(name)s."""
+    return render(
+        request,
+        "groups/form.html",
+        {"group": group, "form": form, "title": title % {"name": group.name}, "suggest": suggest},
+    )
+
+
 def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "groups/forbidden.html", {"message": message}, status=403)
 
@@ -136,15 +147,7 @@ def group_create_child(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Added %(name)s.") % {"name": child.name})
             return redirect("groups:detail", pk=child.pk)
-    return render(
-        request,
-        "groups/form.html",
-        {
-            "group": parent,
-            "form": form,
-            "title": _("Add a group under %(name)s") % {"name": parent.name},
-        },
-    )
+    return _form_page(request, parent, form, _("Add a group under %(name)s"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -167,11 +170,7 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("groups:detail", pk=group.pk)
-    return render(
-        request,
-        "groups/form.html",
-        {"group": group, "form": form, "title": _("Change %(name)s") % {"name": group.name}},
-    )
+    return _form_page(request, group, form, _("Change %(name)s"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -193,16 +192,7 @@ def group_move(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"name": group.name, "parent": new_parent.name},
             )
             return redirect("groups:detail", pk=group.pk)
-    return render(
-        request,
-        "groups/form.html",
-        {
-            "group": group,
-            "form": form,
-            "title": _("Move %(name)s") % {"name": group.name},
-            "suggest": True,
-        },
-    )
+    return _form_page(request, group, form, _("Move %(name)s"), suggest=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -224,16 +214,7 @@ def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"source": source.name, "survivor": survivor.name},
             )
             return redirect("groups:detail", pk=survivor.pk)
-    return render(
-        request,
-        "groups/form.html",
-        {
-            "group": source,
-            "form": form,
-            "title": _("Merge %(name)s into another booth") % {"name": source.name},
-            "suggest": True,
-        },
-    )
+    return _form_page(request, source, form, _("Merge %(name)s into another booth"), suggest=True)
 
 
 @require_POST

@@ -313,7 +313,7 @@ MEMBER_COLUMNS = [
 UPDATED_ON_CONFLICT = [c for c in MEMBER_COLUMNS if c != "phone"]
 
 
-def member_import_execute(*, member_import: MemberImport, dry_run: bool) -> MemberImport:
+def member_import_rows(*, member_import: MemberImport, dry_run: bool) -> MemberImport:
     """Check (dry run) or import the whole file, batch by batch, recording progress."""
     path = Path(member_import.file.path)
     mapping = {target: int(index) for target, index in member_import.mapping.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -224,8 +225,6 @@ def post_end(*, actor: User | None, post: Post, ends_on: datetime.date | None = 
 
 def member_import_create(*, actor: User, uploaded) -> MemberImport:
     """Keep an uploaded member list after checking it is a spreadsheet of allowed size."""
-    from pathlib import Path
-
     from django.conf import settings
 
     from members import importing
@@ -304,9 +303,9 @@ def member_import_execute(*, import_id: int, dry_run: bool) -> None:
     if member_import.status != running:
         return  # already finished (a redelivered message) or never claimed
     try:
-        total = importing.count_rows(_path(member_import), member_import.file_kind)
+        total = importing.count_rows(Path(member_import.file.path), member_import.file_kind)
         MemberImport.objects.filter(pk=import_id).update(rows_total=total)
-        importing.member_import_execute(member_import=member_import, dry_run=dry_run)
+        importing.member_import_rows(member_import=member_import, dry_run=dry_run)
     except ApplicationError as error:
         _finish(import_id, MemberImport.Status.FAILED, error=error.message)
         return
@@ -326,12 +325,6 @@ def member_import_execute(*, import_id: int, dry_run: bool) -> None:
         group_figures_refresh_all.delay()
         audit_record(actor=member_import.created_by, action="member_import.run",
                      target=member_import)  # fmt: skip
-
-
-def _path(member_import: MemberImport):
-    from pathlib import Path
-
-    return Path(member_import.file.path)
 
 
 def _finish(import_id: int, status: str, *, error: str = "") -> None:
