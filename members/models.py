@@ -46,7 +46,9 @@ class Member(models.Model):
 
     full_name = models.CharField(_("full name"), max_length=200)
     name_local = models.CharField(_("name in the local script"), max_length=200, blank=True)
-    phone = models.CharField(_("phone"), max_length=16, unique=True, help_text=_("E.164"))
+    # Unique through Meta.constraints (one b-tree; `unique=True` would add a second index for
+    # LIKE queries that nothing makes).
+    phone = models.CharField(_("phone"), max_length=16, help_text=_("E.164"))
     whatsapp_number = models.CharField(
         _("WhatsApp number"), max_length=16, blank=True, help_text=_("Only if not the phone.")
     )
@@ -64,7 +66,6 @@ class Member(models.Model):
         _("voter id (EPIC)"),
         max_length=10,
         blank=True,
-        db_index=True,
         help_text=_("Not unique: the Election Commission has issued some EPICs twice."),
     )
     booth = models.ForeignKey(
@@ -73,11 +74,17 @@ class Member(models.Model):
         on_delete=models.PROTECT,
         related_name="home_members",
         limit_choices_to={"kind": 80},
+        db_index=False,  # member_booth_status serves it
     )
     # Denormalised from the booth for scoped queries without joining the tree.
-    tree_id = models.PositiveIntegerField(editable=False, db_index=True)
+    tree_id = models.PositiveIntegerField(editable=False)
     state = models.ForeignKey(
-        Group, on_delete=models.PROTECT, related_name="+", null=True, editable=False
+        Group,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        editable=False,
+        db_index=False,  # member_state_status serves it
     )
     phone_verified_at = models.DateTimeField(_("phone verified"), null=True, blank=True)
     epic_checked_at = models.DateTimeField(_("voter id checked"), null=True, blank=True)
@@ -88,6 +95,7 @@ class Member(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # a partial index (Meta): almost every row is NULL
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
@@ -100,6 +108,7 @@ class Member(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="recruits",
+        db_index=False,  # a partial index (Meta): most rows are NULL
     )
     languages = models.JSONField(_("languages"), default=list, blank=True)
     skills = models.JSONField(_("skills"), default=list, blank=True)
@@ -113,11 +122,32 @@ class Member(models.Model):
         ordering = ["full_name", "id"]
         verbose_name = _("member")
         verbose_name_plural = _("members")
+        # Every index costs each imported row (a million-row import writes all of them), so
+        # there is one per way the register is read, and none twice. Names are searched
+        # through a PostgreSQL full-text index (migration 0004).
         indexes = [
             models.Index(fields=["tree_id", "status"], name="member_tree_status"),
             models.Index(fields=["state", "status"], name="member_state_status"),
             models.Index(fields=["booth", "status"], name="member_booth_status"),
+            models.Index(fields=["full_name", "id"], name="member_name_order"),
+            models.Index(fields=["epic"], name="member_epic"),
+            models.Index(
+                fields=["tree_id"],
+                name="member_verified",
+                condition=Q(phone_verified_at__isnull=False, epic_checked_at__isnull=False),
+            ),
+            models.Index(
+                fields=["recruited_by"],
+                name="member_recruited_by",
+                condition=Q(recruited_by__isnull=False),
+            ),
+            models.Index(
+                fields=["epic_checked_by"],
+                name="member_epic_checked_by",
+                condition=Q(epic_checked_by__isnull=False),
+            ),
         ]
+        constraints = [models.UniqueConstraint(fields=["phone"], name="member_phone_unique")]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.phone})"

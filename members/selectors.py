@@ -8,7 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import Http404
 
@@ -81,6 +82,10 @@ def members_search(*, user: User, filters: MemberFilters) -> QuerySet[Member]:
 def _query_q(query: str) -> Q:
     """A phone number (any written form) finds by phone, a voter id by voter id, anything else
     searches names in both scripts: one indexed lookup each, never an OR across all of them."""
+    return _phone_or_epic(query) or name_search_q(query)
+
+
+def _phone_or_epic(query: str) -> Q | None:
     digits = sum(character.isdigit() for character in query)
     if digits >= 7:
         with contextlib.suppress(ValidationError):
@@ -89,7 +94,125 @@ def _query_q(query: str) -> Q:
         epic = epic_normalise(query)
         if epic:
             return Q(epic=epic)
-    return Q(full_name__icontains=query) | Q(name_local__icontains=query)
+    return None
+
+
+class NamesMatch(Func):
+    """PostgreSQL: the member's names (either script) hold a word starting with each word of
+    the query: 'sun dev' finds 'Sunita Devi', 'सुनी' finds 'सुनीता'. The query is split into
+    words by PostgreSQL's own parser, as the names were, and matched through the full-text
+    index member_name_words (members migration 0004), whose expression this repeats."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        (full_name, _), (name_local, _), (text, text_params) = compiled
+        # Only compiled column references and a placeholder go into the SQL.
+        sql = (
+            f"to_tsvector('simple'::regconfig, {full_name} || ' ' || {name_local}) @@"  # noqa: S608
+            " (SELECT to_tsquery('simple'::regconfig,"
+            " string_agg(quote_literal(lexeme) || ':*', ' & '))"
+            f" FROM unnest(to_tsvector('simple'::regconfig, {text})))"
+        )
+        return sql, tuple(text_params)
+
+
+def name_search_q(query: str) -> Q:
+    """Members whose names hold words starting with each word of the query."""
+    if connection.vendor == "postgresql":
+        return Q(NamesMatch(F("full_name"), F("name_local"), Value(query)))
+    # Elsewhere (SQLite in development) each word is looked for anywhere in either name.
+    condition = Q()
+    for word in query.split()[:10]:
+        condition &= Q(full_name__icontains=word) | Q(name_local__icontains=word)
+    return condition
+
+
+def is_name_search(filters: MemberFilters) -> bool:
+    query = filters.query.strip()[:100]
+    return bool(query) and _phone_or_epic(query) is None
+
+
+# The list counts matching members up to this many; beyond it, it says "more than".
+COUNT_LIMIT = 10_000
+
+
+@dataclass
+class MemberPage:
+    """One page of the member list."""
+
+    members: list[Member]
+    number: int
+    per_page: int
+    count: int  # exact up to COUNT_LIMIT
+    more_than: bool  # more than COUNT_LIMIT match
+    sorted: bool = True  # by name; False when too many names match to sort them
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.sorted and self.number * self.per_page < self.count
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.members else 0
+
+    @property
+    def end_index(self) -> int:
+        return self.start_index + len(self.members) - 1 if self.members else 0
+
+
+def members_page(*, user: User, filters: MemberFilters, number: int, per_page: int) -> MemberPage:
+    """A page of the user's members as filtered, sorted by name, and how many match.
+
+    Built for ten million members: the count stops at COUNT_LIMIT. A name search on
+    PostgreSQL always goes through the full-text index (the planner cannot estimate word
+    starts and might otherwise read the whole table for a rare name); when more than
+    COUNT_LIMIT members match one (a common first name across the country), sorting them
+    all would take seconds, so the page shows the first matches found, unsorted, and asks to
+    narrow the search.
+    """
+    members = members_search(user=user, filters=filters)
+    name_search = is_name_search(filters)
+    with transaction.atomic(), _index_only_plans(enabled=name_search):
+        count = members.order_by().values("id")[: COUNT_LIMIT + 1].count()
+        more_than = count > COUNT_LIMIT
+        count = min(count, COUNT_LIMIT)
+        last = max(1, -(-count // per_page))
+        number = min(max(1, number), last)
+        if name_search and more_than:
+            ids = list(members.order_by().values_list("id", flat=True)[:per_page])
+            number = 1
+        else:
+            start = (number - 1) * per_page
+            ids = list(members.values_list("id", flat=True)[start : start + per_page])
+    found = Member.objects.select_related("booth").in_bulk(ids)
+    return MemberPage(
+        members=[found[pk] for pk in ids if pk in found],
+        number=number,
+        per_page=per_page,
+        count=count,
+        more_than=more_than,
+        sorted=not (name_search and more_than),
+    )
+
+
+@contextlib.contextmanager
+def _index_only_plans(*, enabled: bool):
+    """PostgreSQL, within the current transaction: plans through bitmap index scans only."""
+    if enabled and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+    yield
 
 
 def members_with_live_consent(*, purpose: str) -> QuerySet[Member]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,8 +32,13 @@ def _list_filters(request: HttpRequest) -> tuple[MemberFilterForm, selectors.Mem
 @require_GET
 def member_list(request: HttpRequest) -> HttpResponse:
     form, filters = _list_filters(request)
-    members = selectors.members_search(user=request.user, filters=filters)
-    page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = selectors.members_page(
+        user=request.user, filters=filters, number=number, per_page=MEMBERS_PER_PAGE
+    )
     query_string = request.GET.copy()
     query_string.pop("page", None)
     return render(

@@ -94,7 +94,7 @@ def test_bom_and_devanagari_survive_and_are_searchable(naveen_client, tree, cele
     run(naveen_client, check_and_import(naveen_client, member_import))
 
     page = naveen_client.get("/members/", {"q": "देबबर्मा"})
-    assert [member.full_name for member in page.context["page"]] == ["सुनीता देबबर्मा"]
+    assert [member.full_name for member in page.context["page"].members] == ["सुनीता देबबर्मा"]
 
 
 def test_bad_rows_are_reported_by_row_and_valid_rows_land(naveen_client, tree, celery_worker):

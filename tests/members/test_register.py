@@ -152,7 +152,7 @@ def test_search_by_devanagari_fragment_phone_form_and_voter_id(client, naveen, t
 
     def names(**params) -> set[str]:
         page = client.get("/members/", params).context["page"]
-        return {member.full_name for member in page}
+        return {member.full_name for member in page.members}
 
     assert names(q="उत्तर") == {"Asha North"}
     assert names(q="098111 11111") == {"Asha North"}
