@@ -431,7 +431,7 @@ def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, l
     next(rows, None)  # the header
     batch: list[tuple[int, list[str]]] = []
     for line, values in enumerate(rows, start=2):
-        if not any((value or "").strip() for value in values):
+        if not "".join(values).strip():
             continue
         batch.append((line, values))
         if len(batch) == size:

@@ -85,6 +85,10 @@ class Member(models.Model):
         null=True,
         editable=False,
         db_index=False,  # member_state_status serves it
+        # A copy of what the booth says (kept right by members.receivers), not a fact of its
+        # own: no database constraint, whose per-row check would cost imports a quarter of
+        # their time. Deleting a state with members is still refused (PROTECT, in Django).
+        db_constraint=False,
     )
     phone_verified_at = models.DateTimeField(_("phone verified"), null=True, blank=True)
     epic_checked_at = models.DateTimeField(_("voter id checked"), null=True, blank=True)

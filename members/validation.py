@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 DEFAULT_REGION = "IN"
 EPIC_PATTERN = re.compile(r"^[A-Z]{3}[0-9]{7}$")
+_EPIC_SEPARATORS = re.compile(r"[\s/-]")
 # An Indian mobile number in its usual written forms: 10 digits starting with 6 to 9, after
 # +91, 0091, 91 or a trunk 0. Matched first because imports meet millions of them and the
 # full parse costs about 25 microseconds each; anything else goes to phonenumbers.
@@ -28,7 +29,7 @@ def phone_normalise(text: str) -> str:
         raise ValidationError(_("Enter a phone number."), code="required")
     if len(raw) > 32:
         raise ValidationError(_("A phone number is at most 32 characters long."), code="too_long")
-    mobile = INDIAN_MOBILE.match(_SEPARATORS.sub("", raw))
+    mobile = INDIAN_MOBILE.match(raw) or INDIAN_MOBILE.match(_SEPARATORS.sub("", raw))
     if mobile:
         return "+91" + mobile.group(1)
     try:
@@ -61,7 +62,9 @@ def epic_normalise(text: str) -> str:
     """A voter id (EPIC): three letters and seven digits, 'abc 1234567' -> 'ABC1234567'.
 
     Empty stays empty (the EPIC is optional)."""
-    value = re.sub(r"[\s/-]", "", (text or "")).upper()
+    if text and EPIC_PATTERN.match(text):
+        return text  # already as stored (most imported rows)
+    value = _EPIC_SEPARATORS.sub("", (text or "")).upper()
     if not value:
         return ""
     if not EPIC_PATTERN.match(value):

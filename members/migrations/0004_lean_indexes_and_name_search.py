@@ -77,6 +77,7 @@ class Migration(migrations.Migration):
             model_name="member",
             name="state",
             field=models.ForeignKey(
+                db_constraint=False,
                 db_index=False,
                 editable=False,
                 null=True,
