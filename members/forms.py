@@ -9,7 +9,7 @@ from accounts.models import User
 from groups.forms import GroupCodeField
 from groups.models import Kind
 from members import selectors
-from members.models import Consent, Member
+from members.models import Consent, Member, Post, Tag
 from members.validation import epic_normalise, phone_normalise
 
 
@@ -103,6 +103,20 @@ class MemberFilterForm(forms.Form):
         required=False,
     )
     group = GroupCodeField(label=_("Within group (code)"), required=False)
+    post = forms.ChoiceField(
+        label=_("Holds the office"),
+        choices=[("", _("Any")), *Post.Office.choices],
+        required=False,
+        # The default message repeats the value, which may be anything a URL can carry.
+        error_messages={"invalid_choice": _("Choose an office from the list.")},
+    )
+    tag = forms.ModelChoiceField(
+        label=_("Tag"),
+        queryset=Tag.objects.all(),
+        required=False,
+        empty_label=_("Any"),
+        error_messages={"invalid_choice": _("Choose a tag from the list.")},
+    )
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from groups.models import Group
 from groups.selectors import Scope, user_scope
-from members.models import Consent, Member
+from members.models import Consent, Member, Post, Tag
 from members.validation import epic_normalise, phone_normalise
 
 
@@ -52,6 +53,8 @@ class MemberFilters:
     status: str = ""
     verified: str = ""  # "yes", "no" or ""
     group: Group | None = None
+    post: str = ""  # a Post.Office value: members holding that office now
+    tag: Tag | None = None
 
 
 def members_search(*, user: User, filters: MemberFilters) -> QuerySet[Member]:
@@ -75,6 +78,13 @@ def members_search(*, user: User, filters: MemberFilters) -> QuerySet[Member]:
         group = filters.group
         members = members.filter(
             scope_q(scope_of([(group.kind, group.tree_id, group.lft, group.rght)]))
+        )
+    # Subqueries rather than joins: a member with two posts or tags must still be one row.
+    if filters.post:
+        members = members.filter(Exists(_current_posts(office=filters.post)))
+    if filters.tag is not None:
+        members = members.filter(
+            Exists(Member.tags.through.objects.filter(member=OuterRef("pk"), tag=filters.tag))
         )
     return members.select_related("booth").order_by("full_name", "id")
 
@@ -222,6 +232,18 @@ def members_with_live_consent(*, purpose: str) -> QuerySet[Member]:
         consents__purpose=purpose,
         consents__withdrawn_at__isnull=True,
     ).distinct()
+
+
+def _current_posts(*, office: str) -> QuerySet[Post]:
+    """The outer member's posts of `office` held today: begun, and with no end or an end still
+    ahead (post_end() ends a term today by default, so a term ending today is over)."""
+    today = timezone.localdate()
+    return Post.objects.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gt=today),
+        member=OuterRef("pk"),
+        office=office,
+        starts_on__lte=today,
+    )
 
 
 def member_consents(*, member: Member) -> QuerySet[Consent]:

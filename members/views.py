@@ -25,6 +25,8 @@ def _list_filters(request: HttpRequest) -> tuple[MemberFilterForm, selectors.Mem
             status=form.cleaned_data["status"],
             verified=form.cleaned_data["verified"],
             group=form.cleaned_data["group"],
+            post=form.cleaned_data["post"],
+            tag=form.cleaned_data["tag"],
         )
     return form, filters
 
