@@ -204,7 +204,7 @@ MEDIA_URL = "media/"
 MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 # Rows per transaction, and (PostgreSQL only) how many threads write batches while the next
 # ones are read: each holds a database connection while an import runs.
-MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=5000)
+MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=2000)
 MEMBER_IMPORT_WRITERS = env.int("MEMBER_IMPORT_WRITERS", default=2)
 
 # --- E-mail ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import io
 import operator
 import os
 import queue
@@ -34,7 +35,6 @@ from accounts.models import User
 from cadreconnect.exceptions import ApplicationError
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
-from groups.tree import copy_rows
 from members.models import Consent, Member, MemberImport
 from members.validation import epic_normalise, phone_normalise
 
@@ -253,7 +253,7 @@ class RowChecker:
         """A CheckedRow, or the list of the row's problems (row, column, message)."""
         row = values[: self.width]
         row += self.padding[len(row) :]
-        cells = [(value or "").strip() for value in self.pick(row)]
+        cells = [value.strip() for value in self.pick(row)]
         if max(map(len, cells)) > MAX_CELL:
             return [
                 RowProblem(line, target, f"longer than {MAX_CELL} characters")
@@ -549,6 +549,22 @@ class BatchWriters:
             batch.progress.record(self.member_import)
 
 
+def _copy_to_staging(cursor, rows: list[CheckedRow]) -> None:
+    """COPY the batch into member_staging. Strings are quoted, numbers not; a None becomes a
+    quoted empty string, which FORCE_NULL reads as NULL in the columns that may be NULL."""
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(
+        (*row.record, row.consent_whatsapp, row.consent_sms) for row in rows
+    )
+    buffer.seek(0)
+    columns = ", ".join([*MEMBER_COLUMNS, "consent_whatsapp", "consent_sms"])
+    cursor.cursor.copy_expert(
+        f"COPY member_staging ({columns}) FROM STDIN WITH (FORMAT csv,"
+        " FORCE_NULL (birth_year, state_id))",
+        buffer,
+    )
+
+
 STAGING_TABLE_SQL = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS member_staging ON COMMIT DELETE ROWS AS"
     f" SELECT {', '.join(MEMBER_COLUMNS)}, FALSE AS consent_whatsapp, FALSE AS consent_sms"
@@ -570,33 +586,39 @@ def write_members(rows: list[CheckedRow], *, update: bool, notice_version: str) 
     purposes = (Consent.Purpose.WHATSAPP, Consent.Purpose.SMS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # A batch lost to a crash in the instant after its commit is lost whole, with its
+            # progress counts: the import is re-run to finish. Not waiting for the disk on
+            # each commit is worth that.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(STAGING_TABLE_SQL)
-            copy_rows(
-                cursor,
-                "member_staging",
-                [*MEMBER_COLUMNS, "consent_whatsapp", "consent_sms"],
-                ((*row.record, row.consent_whatsapp, row.consent_sms) for row in rows),
+            _copy_to_staging(cursor, rows)
+            # Consents go in with the members they belong to, joined to what the INSERT
+            # returns (no index lookup per row); members the batch did not write (kept as
+            # they were under the "skip" policy) are looked up by phone afterwards.
+            # Rows are sorted by phone, so that two batches meeting the same phones take their
+            # row locks in the same order (no deadlock between parallel writers).
+            consent_sql = (
+                "INSERT INTO members_consent (member_id, purpose, source, notice_version,"
+                " granted_at) SELECT m.id, p.purpose, %s, %s, %s FROM member_staging s"
+                " JOIN {members} m ON m.phone = s.phone CROSS JOIN LATERAL"
+                " (VALUES (%s, s.consent_whatsapp), (%s, s.consent_sms)) AS p (purpose, wanted)"
+                " WHERE p.wanted ORDER BY s.phone, p.purpose"
+                " ON CONFLICT (member_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING"
             )
-            # Sorted by phone, so that two batches meeting the same phones take their row locks
-            # in the same order (no deadlock between parallel writers).
+            consent_params = [Consent.Source.IMPORT, notice_version, now, *purposes]
             cursor.execute(
                 f"WITH written AS (INSERT INTO members_member ({columns}, {extra})"
                 f" SELECT {columns}, '[]', '[]', '{{}}', '', %s, %s FROM member_staging"
-                f" ORDER BY phone ON CONFLICT (phone) {conflict} RETURNING xmax = 0 AS created)"
+                f" ORDER BY phone ON CONFLICT (phone) {conflict}"
+                " RETURNING id, phone, xmax = 0 AS created),"
+                f" consents AS ({consent_sql.format(members='written')})"
                 " SELECT COUNT(*) FILTER (WHERE created) FROM written",
-                [now, now],
+                [now, now, *consent_params],
             )
             created = cursor.fetchone()[0]
-            if any(row.consent_whatsapp or row.consent_sms for row in rows):
-                cursor.execute(
-                    "INSERT INTO members_consent (member_id, purpose, source, notice_version,"
-                    " granted_at) SELECT m.id, p.purpose, %s, %s, %s FROM member_staging s"
-                    " JOIN members_member m ON m.phone = s.phone CROSS JOIN LATERAL"
-                    " (VALUES (%s, s.consent_whatsapp), (%s, s.consent_sms)) AS p (purpose, wanted)"
-                    " WHERE p.wanted ORDER BY s.phone, p.purpose"
-                    " ON CONFLICT (member_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING",
-                    [Consent.Source.IMPORT, notice_version, now, *purposes],
-                )
+            kept = len(rows) - created
+            if not update and kept and any(row.consent_whatsapp or row.consent_sms for row in rows):
+                cursor.execute(consent_sql.format(members="members_member"), consent_params)
             return created, len(rows) - created
         phones = [row.phone for row in rows]
         existing = Member.objects.filter(phone__in=phones).count()

@@ -84,7 +84,8 @@ class Member(models.Model):
         related_name="+",
         null=True,
         editable=False,
-        db_index=False,  # member_state_status serves it
+        # Not indexed: a state's members are found through tree_id (its constituencies).
+        db_index=False,
         # A copy of what the booth says (kept right by members.receivers), not a fact of its
         # own: no database constraint, whose per-row check would cost imports a quarter of
         # their time. Deleting a state with members is still refused (PROTECT, in Django).
@@ -131,7 +132,6 @@ class Member(models.Model):
         # through a PostgreSQL full-text index (migration 0004).
         indexes = [
             models.Index(fields=["tree_id", "status"], name="member_tree_status"),
-            models.Index(fields=["state", "status"], name="member_state_status"),
             models.Index(fields=["booth", "status"], name="member_booth_status"),
             models.Index(fields=["full_name", "id"], name="member_name_order"),
             models.Index(fields=["epic"], name="member_epic"),
@@ -251,7 +251,11 @@ class Consent(models.Model):
     granted_at = models.DateTimeField(_("granted"), default=timezone.now)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,  # a partial index (Meta): imported consents have no recorder
     )
 
     class Meta:
@@ -265,7 +269,15 @@ class Consent(models.Model):
                 name="consent_one_live_per_purpose",
             )
         ]
-        indexes = [models.Index(fields=["purpose", "withdrawn_at"], name="consent_purpose_live")]
+        # Who may be messaged is found from the members' side, through the partial unique
+        # index above (member, purpose) of live consents.
+        indexes = [
+            models.Index(
+                fields=["recorded_by"],
+                name="consent_recorded_by",
+                condition=Q(recorded_by__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} — {self.member.full_name}"

@@ -192,21 +192,22 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
     """
     members = members_search(user=user, filters=filters)
     name_search = is_name_search(filters)
-    with transaction.atomic(), _index_only_plans(enabled=name_search):
+    with _index_only_plans(enabled=name_search):
         count = members.order_by().values("id")[: COUNT_LIMIT + 1].count()
         more_than = count > COUNT_LIMIT
         count = min(count, COUNT_LIMIT)
-        last = max(1, -(-count // per_page))
-        number = min(max(1, number), last)
+        number = min(max(1, number), max(1, -(-count // per_page)))
         if name_search and more_than:
-            ids = list(members.order_by().values_list("id", flat=True)[:per_page])
+            # Too many to sort: the first found, through the index, then their rows.
             number = 1
+            ids = list(members.order_by().values_list("id", flat=True)[:per_page])
+            found = Member.objects.select_related("booth").in_bulk(ids)
+            page = [found[pk] for pk in ids if pk in found]
         else:
             start = (number - 1) * per_page
-            ids = list(members.values_list("id", flat=True)[start : start + per_page])
-    found = Member.objects.select_related("booth").in_bulk(ids)
+            page = list(members[start : start + per_page])
     return MemberPage(
-        members=[found[pk] for pk in ids if pk in found],
+        members=page,
         number=number,
         per_page=per_page,
         count=count,
@@ -217,12 +218,14 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
 
 @contextlib.contextmanager
 def _index_only_plans(*, enabled: bool):
-    """PostgreSQL, within the current transaction: plans through bitmap index scans only."""
-    if enabled and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_indexscan = off")
-    yield
+    """PostgreSQL: the queries inside plan through bitmap index scans only (settings local
+    to a transaction opened for them)."""
+    if not (enabled and connection.vendor == "postgresql"):
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        yield
 
 
 def members_with_live_consent(*, purpose: str) -> QuerySet[Member]:

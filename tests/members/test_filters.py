@@ -34,7 +34,7 @@ def listed(client, **params) -> list[str]:
     response = client.get("/members/", params)
     assert response.status_code == 200
     assert not response.context["form"].errors
-    return [member.full_name for member in response.context["page"]]
+    return [member.full_name for member in response.context["page"].members]
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ def test_the_group_page_links_to_its_members(naveen_client, asha, tree):
 
         members = naveen_client.get(address)
 
-        assert [member.full_name for member in members.context["page"]] == names
+        assert [member.full_name for member in members.context["page"].members] == names
         assert members.context["form"].cleaned_data["group"] == group
 
 
