@@ -1,5 +1,7 @@
 """Member search at scale: BENCH_SEARCH_MEMBERS members (10 million by default) generated in
-the database, then the member list's queries as a district lead and as the national office.
+the database, then the member list page's queries (members.selectors.members_page: the
+count, up to 10,000, and one page of 50) as the national office, a state lead and a Lok Sabha
+lead.
 
 Baseline: finding one member by exact phone (a unique-index lookup).
 """
@@ -17,7 +19,7 @@ from bench.harness import Bench
 from groups import loader, services
 from groups.models import Group, Kind, Role
 from members.models import Member
-from members.selectors import MemberFilters, members_search
+from members.selectors import MemberFilters, members_page
 
 MEMBERS = int(os.environ.get("BENCH_SEARCH_MEMBERS", "10000000"))
 REPEATS = 15
@@ -82,20 +84,32 @@ def run(bench: Bench) -> None:
     lead = User.objects.create_user("bench-lead@cadreconnect.example", "bench-pass-2026")
     lucknow = Group.objects.get(kind=Kind.PARLIAMENTARY, name="Lucknow")
     services.assignment_add(actor=None, user=lead, group=lucknow, role=Role.LEAD)
+    state_lead = User.objects.create_user("bench-state@cadreconnect.example", "bench-pass-2026")
+    uttar_pradesh = Group.objects.get(kind=Kind.STATE, name="Uttar Pradesh")
+    services.assignment_add(actor=None, user=state_lead, group=uttar_pradesh, role=Role.LEAD)
     sample = Member.objects.order_by("pk")[MEMBERS // 2]
 
-    def page(user: User, **filters):
+    def page(user: User, number: int = 1, **filters):
         def query() -> None:
-            results = members_search(user=user, filters=MemberFilters(**filters))
-            list(results[:50])
+            members_page(user=user, filters=MemberFilters(**filters), number=number, per_page=50)
 
         return query
 
     cases = [
         ("exact phone, national office", page(admin, query=sample.phone)),
+        ("voter id, national office", page(admin, query=sample.epic.lower())),
+        ("full name, national office", page(admin, query=sample.full_name)),
         ("name fragment (Latin), national office", page(admin, query="Member 4242")),
         ("name fragment (Devanagari), national office", page(admin, query="सदस्य 4242")),
-        ("voter id, national office", page(admin, query=sample.epic.lower())),
+        ("word start of a rare name, national office", page(admin, query="Member 42424")),
+        ("common first name alone (1 in 8 match), national office", page(admin, query="Asha")),
+        ("no match, national office", page(admin, query="Zzyzx")),
+        ("first page of everyone, national office", page(admin)),
+        ("page 100 of everyone, national office", page(admin, number=100)),
+        ("inactive members, national office", page(admin, status="inactive")),
+        ("verified members, national office", page(admin, verified="yes")),
+        ("first page, state lead (Uttar Pradesh)", page(state_lead)),
+        ("name fragment, state lead", page(state_lead, query="Member 12")),
         ("first page of the list, Lok Sabha lead", page(lead)),
         ("name fragment, Lok Sabha lead", page(lead, query="Member 12")),
         ("inactive members, Lok Sabha lead", page(lead, status="inactive")),

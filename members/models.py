@@ -134,6 +134,13 @@ class Member(models.Model):
             models.Index(fields=["tree_id", "status"], name="member_tree_status"),
             models.Index(fields=["booth", "status"], name="member_booth_status"),
             models.Index(fields=["full_name", "id"], name="member_name_order"),
+            # Lists of inactive, suspended or deceased members in name order, without walking
+            # the active ones (imports, nearly all active, hardly write to it).
+            models.Index(
+                fields=["full_name", "id"],
+                name="member_name_order_not_active",
+                condition=Q(status__in=["inactive", "suspended", "deceased"]),
+            ),
             models.Index(fields=["epic"], name="member_epic"),
             models.Index(
                 fields=["tree_id"],

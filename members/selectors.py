@@ -108,10 +108,12 @@ def _phone_or_epic(query: str) -> Q | None:
 
 
 class NamesMatch(Func):
-    """PostgreSQL: the member's names (either script) hold a word starting with each word of
-    the query: 'sun dev' finds 'Sunita Devi', 'सुनी' finds 'सुनीता'. The query is split into
-    words by PostgreSQL's own parser, as the names were, and matched through the full-text
-    index member_name_words (members migration 0004), whose expression this repeats."""
+    """PostgreSQL: the member's names (either script) hold each word of the query, the last
+    one as the start of a word: 'asha dev' finds 'Asha Devi', 'सुनी' finds 'सुनीता'. (A word
+    followed by another is taken as typed whole: its start would match far more names, and
+    reading them all is what makes a search slow.) The query is split into words by
+    PostgreSQL's own parser, as the names were, and matched through the full-text index
+    member_name_words (members migration 0004), whose expression this repeats."""
 
     output_field = BooleanField()
 
@@ -121,9 +123,11 @@ class NamesMatch(Func):
         # Only compiled column references and a placeholder go into the SQL.
         sql = (
             f"to_tsvector('simple'::regconfig, {full_name} || ' ' || {name_local}) @@"  # noqa: S608
-            " (SELECT to_tsquery('simple'::regconfig,"
-            " string_agg(quote_literal(lexeme) || ':*', ' & '))"
-            f" FROM unnest(to_tsvector('simple'::regconfig, {text})))"
+            " (SELECT to_tsquery('simple'::regconfig, string_agg(quote_literal(lexeme)"
+            " || CASE WHEN place = last THEN ':*' ELSE '' END, ' & '))"
+            " FROM (SELECT lexeme, positions[array_upper(positions, 1)] AS place,"
+            " MAX(positions[array_upper(positions, 1)]) OVER () AS last"
+            f" FROM unnest(to_tsvector('simple'::regconfig, {text}))) AS words)"
         )
         return sql, tuple(text_params)
 
@@ -193,14 +197,19 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
     members = members_search(user=user, filters=filters)
     name_search = is_name_search(filters)
     with _index_only_plans(enabled=name_search):
-        count = members.order_by().values("id")[: COUNT_LIMIT + 1].count()
+        if name_search:
+            # The matches' ids, read once from the index: their number, and the first found
+            # if there are too many to sort.
+            first_found = list(members.order_by().values_list("id", flat=True)[: COUNT_LIMIT + 1])
+            count = len(first_found)
+        else:
+            count = members.order_by().values("id")[: COUNT_LIMIT + 1].count()
         more_than = count > COUNT_LIMIT
         count = min(count, COUNT_LIMIT)
         number = min(max(1, number), max(1, -(-count // per_page)))
         if name_search and more_than:
-            # Too many to sort: the first found, through the index, then their rows.
             number = 1
-            ids = list(members.order_by().values_list("id", flat=True)[:per_page])
+            ids = first_found[:per_page]
             found = Member.objects.select_related("booth").in_bulk(ids)
             page = [found[pk] for pk in ids if pk in found]
         else:
@@ -216,16 +225,41 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
     )
 
 
+# Settings for a name search, local to its transaction: bitmap index scans only (the planner
+# cannot estimate word starts, and might read the whole table for a rare one), no JIT
+# compilation and no parallel workers (both cost more than such a query saves).
+NAME_SEARCH_SETTINGS = {
+    "enable_seqscan": "off",
+    "enable_indexscan": "off",
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+}
+
+
 @contextlib.contextmanager
 def _index_only_plans(*, enabled: bool):
-    """PostgreSQL: the queries inside plan through bitmap index scans only (settings local
-    to a transaction opened for them)."""
+    """PostgreSQL: the queries inside run with NAME_SEARCH_SETTINGS, in a transaction opened
+    for them; the settings are put back as they were afterwards."""
     if not (enabled and connection.vendor == "postgresql"):
         yield
         return
+    names = list(NAME_SEARCH_SETTINGS)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
-        yield
+        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+        previous = cursor.fetchone()
+        _set_local(cursor, NAME_SEARCH_SETTINGS)
+        try:
+            yield
+        finally:
+            # As they were: the request may go on in an enclosing transaction.
+            _set_local(cursor, dict(zip(names, previous, strict=True)))
+
+
+def _set_local(cursor, settings: dict[str, str]) -> None:
+    cursor.execute(
+        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)),
+        [value for pair in settings.items() for value in pair],
+    )
 
 
 def members_with_live_consent(*, purpose: str) -> QuerySet[Member]:
