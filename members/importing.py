@@ -466,7 +466,9 @@ def _check_batch(lines, checker: RowChecker, booths: BoothLookup, rejects, probl
 
 
 def _count_as_dry_run(batch: Batch, *, update: bool) -> None:
-    """What the import would do with the batch under the chosen policy."""
+    """What the import would do with the batch under the chosen policy. (A phone met in an
+    earlier batch of the file counts as new again: the check writes nothing, and keeps no list
+    of the file's phones, whose size would grow with the file.)"""
     phones = [row.phone for row in batch.checked]
     existing = Member.objects.filter(phone__in=phones).count() if phones else 0
     batch.progress.created = len(phones) - existing

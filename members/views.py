@@ -38,9 +38,14 @@ def member_list(request: HttpRequest) -> HttpResponse:
         number = int(request.GET.get("page", "1"))
     except ValueError:
         number = 1
-    page = selectors.members_page(
-        user=request.user, filters=filters, number=number, per_page=MEMBERS_PER_PAGE
-    )
+    if form.errors:  # filters that do not parse list nobody (the form says what is wrong)
+        page = selectors.MemberPage(
+            members=[], number=1, per_page=MEMBERS_PER_PAGE, count=0, more_than=False
+        )
+    else:
+        page = selectors.members_page(
+            user=request.user, filters=filters, number=number, per_page=MEMBERS_PER_PAGE
+        )
     query_string = request.GET.copy()
     query_string.pop("page", None)
     return render(

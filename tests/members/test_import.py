@@ -149,6 +149,52 @@ def test_existing_members_are_kept_or_updated_by_policy(naveen_client, tree, cel
     assert (member.full_name, member.booth) == ("New Name", tree.mandrem_booths[1])
 
 
+def test_consent_in_the_file_is_recorded_for_members_kept_as_they_were(
+    naveen_client, tree, celery_worker
+):
+    first = [["Old Name", "", "9811111111", "", "S05-AC-001-B-0001", ""]]
+    upload(naveen_client, csv_bytes(first))
+    run(naveen_client, check_and_import(naveen_client, MemberImport.objects.get()))
+    again = [["Old Name", "", "9811111111", "", "S05-AC-001-B-0001", "yes"],
+             ["Newcomer", "", "9822222222", "", "S05-AC-001-B-0001", "yes"]]  # fmt: skip
+
+    upload(naveen_client, csv_bytes(again))
+    kept = run(naveen_client, check_and_import(naveen_client, MemberImport.objects.first()))
+
+    assert (kept.created_count, kept.skipped_count) == (1, 1)
+    assert Member.objects.get(phone="+919811111111").full_name == "Old Name"
+    consents = Consent.objects.filter(purpose="whatsapp", withdrawn_at__isnull=True)
+    assert sorted(consents.values_list("member__phone", "source", "notice_version")) == [
+        ("+919811111111", "import", "2026-1"), ("+919822222222", "import", "2026-1")
+    ]  # fmt: skip
+
+
+def test_a_file_of_many_batches_with_phones_repeated_across_them(
+    naveen_client, tree, celery_worker, settings
+):
+    """Small batches, written side by side on PostgreSQL: a phone met again in a later batch
+    updates or keeps the member of the earlier one (never a duplicate, never a deadlock), and
+    the counts add up over all batches."""
+    settings.MEMBER_IMPORT_BATCH_SIZE = 7
+    booths = [f"S05-AC-001-B-{number:04d}" for number in (1, 2, 3)]
+    rows = [[f"Member {n}", "", f"98{n % 40:08d}", "", booths[n % 3], "yes" if n % 2 else ""]
+            for n in range(100)]  # fmt: skip
+    rows.insert(50, ["No Booth", "", "9700000000", "", "S99-NOWHERE", ""])
+    upload(naveen_client, csv_bytes(rows))
+
+    checked = check_and_import(naveen_client, MemberImport.objects.get(), policy="update")
+    assert (checked.rows_processed, checked.rejected_count) == (101, 1)
+    done = run(naveen_client, checked)
+
+    assert (done.rows_total, done.rows_processed) == (101, 101)
+    assert (done.created_count, done.updated_count, done.rejected_count) == (40, 60, 1)
+    assert Member.objects.count() == 40
+    # Each phone's last row wins: rows 60 to 99 hold phones 20..39 then 0..19.
+    assert Member.objects.get(phone="+919800000005").full_name == "Member 85"
+    assert [p["row"] for p in done.problems] == [52]
+    assert Consent.objects.filter(purpose="whatsapp").count() == 20  # odd n: odd phones
+
+
 def test_xlsx_file(naveen_client, tree, celery_worker, tmp_path):
     import openpyxl
 
@@ -252,3 +298,38 @@ def test_an_interrupted_import_leaves_whole_batches_only(client, naveen, tree,
     assert written % 200 == 0
     assert written == member_import.rows_processed == member_import.created_count
     assert Consent.objects.count() == written
+
+
+def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
+    naveen_client, tree, celery_worker, settings, monkeypatch
+):
+    """A batch that fails to write (here the third) fails the import with a message; what
+    was written is whole batches, with counts that match it."""
+    from members import importing
+
+    settings.MEMBER_IMPORT_BATCH_SIZE = 5
+    write_members = importing.write_members
+    calls = []
+
+    def third_batch_fails(rows, **options):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+        return write_members(rows, **options)
+
+    monkeypatch.setattr(importing, "write_members", third_batch_fails)
+    booths = [booth.code for booth in tree.mandrem_booths]
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], ""] for n in range(40)]
+    upload(naveen_client, csv_bytes(rows))
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+
+    naveen_client.post(f"/members/import/{checked.pk}/run/")
+    wait_until(lambda: MemberImport.objects.get(pk=checked.pk).status == "failed")
+
+    failed = MemberImport.objects.get(pk=checked.pk)
+    assert "The import stopped (RuntimeError)" in failed.error
+    written = Member.objects.count()
+    assert written % 5 == 0 and written < 40
+    assert written == failed.rows_processed == failed.created_count
+    page = naveen_client.get(f"/members/import/{checked.pk}/").content.decode()
+    assert "The import stopped" in page
