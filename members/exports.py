@@ -18,7 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from accounts.models import User
 from cadreconnect.spreadsheets import Echo, spreadsheet_safe
-from members.selectors import MemberFilters, members_search
+from members.selectors import MemberFilters, is_name_search, members_search, name_search_plans
 
 EXPORT_COLUMNS = [
     "full_name", "name_local", "phone", "whatsapp_number", "email", "gender", "birth_year",
@@ -44,8 +44,9 @@ def member_export_rows(*, user: User, filters: MemberFilters) -> Iterator[Export
         ),
         "joined_on",
     )  # fmt: skip
-    for row in members.iterator(chunk_size=CHUNK_SIZE):
-        yield tuple(spreadsheet_safe(_without_control_characters(value)) for value in row)
+    with name_search_plans(enabled=is_name_search(filters)):
+        for row in members.iterator(chunk_size=CHUNK_SIZE):
+            yield tuple(spreadsheet_safe(_without_control_characters(value)) for value in row)
 
 
 def _without_control_characters(value: object) -> object:

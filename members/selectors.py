@@ -196,7 +196,7 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
     """
     members = members_search(user=user, filters=filters)
     name_search = is_name_search(filters)
-    with _index_only_plans(enabled=name_search):
+    with name_search_plans(enabled=name_search):
         if name_search:
             # The matches' ids, read once from the index: their number, and the first found
             # if there are too many to sort.
@@ -237,7 +237,7 @@ NAME_SEARCH_SETTINGS = {
 
 
 @contextlib.contextmanager
-def _index_only_plans(*, enabled: bool):
+def name_search_plans(*, enabled: bool):
     """PostgreSQL: the queries inside run with NAME_SEARCH_SETTINGS, in a transaction opened
     for them; the settings are put back as they were afterwards."""
     if not (enabled and connection.vendor == "postgresql"):

@@ -92,6 +92,7 @@ def test_the_list_filters_apply_to_the_export(naveen_client, asha, tree, file_fo
     assert names(group="S05-AC-001-B-0002") == ["Gone Quiet", "Ravi Kamat"]
     assert names(group="S05-AC-001-B-0002", status="active") == ["Ravi Kamat"]
     assert names(q="kamat") == ["Ravi Kamat"]
+    assert names(q="ravi kam") == ["Ravi Kamat"]  # a name search, as on the list page
     assert names(verified="yes") == []
 
 
