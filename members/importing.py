@@ -338,11 +338,6 @@ class RowChecker:
         return CheckedRow(line, phone, record, *consents)
 
 
-def check_row(values: list[str], line: int, mapping: dict[str, int], booths: BoothLookup):
-    """One row on its own (see RowChecker, which a whole file goes through)."""
-    return RowChecker(mapping)(values, line, booths)
-
-
 # The order of CheckedRow.record.
 MEMBER_COLUMNS = [
     "full_name", "name_local", "phone", "whatsapp_number", "email", "gender", "birth_year",
@@ -363,9 +358,14 @@ class Progress:
     skipped: int = 0
     rejected: int = 0
 
-    def add(self, other: Progress) -> None:
-        for name in ("rows", "created", "updated", "skipped", "rejected"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    def members_found(self, *, created: int, existing: int, update: bool) -> None:
+        """Members the batch created, and those it met already there: updated or kept as
+        they were, by the import's policy."""
+        self.created = created
+        if update:
+            self.updated = existing
+        else:
+            self.skipped = existing
 
     def record(self, member_import: MemberImport) -> None:
         """Add to the import's counts in the database (within the batch's transaction)."""
@@ -408,17 +408,15 @@ def member_import_rows(*, member_import: MemberImport, dry_run: bool) -> MemberI
         rejects.writerow(["row", "column", "problem", *member_import.headers])
         for lines in _batches(read_rows(path, member_import.file_kind), batch_size):
             rows_total += len(lines)
-            batch = _check_batch(lines, checker, booths, rejects, problems)
             known = len(problems)
+            batch = _check_batch(lines, checker, booths, rejects, problems)
             if dry_run:
-                _count_as_dry_run(batch, update=member_import.policy == MemberImport.Policy.UPDATE)
-                with transaction.atomic():
-                    batch.progress.record(member_import)
-                    _record_problems(member_import, problems)
-                continue
-            writers.write(batch)
-            if len(problems) != known or (problems and known == 0):
-                _record_problems(member_import, problems)
+                _count_as_dry_run(batch, update=writers.update)
+                batch.progress.record(member_import)
+            else:
+                writers.write(batch)
+            if len(problems) != known:  # the page shows the first problems while it runs
+                MemberImport.objects.filter(pk=member_import.pk).update(problems=problems)
     member_import.rejects_file = os.path.relpath(rejects_path, settings.MEDIA_ROOT)
     member_import.rows_total = rows_total
     member_import.problems = problems
@@ -471,15 +469,7 @@ def _count_as_dry_run(batch: Batch, *, update: bool) -> None:
     of the file's phones, whose size would grow with the file.)"""
     phones = [row.phone for row in batch.checked]
     existing = Member.objects.filter(phone__in=phones).count() if phones else 0
-    batch.progress.created = len(phones) - existing
-    if update:
-        batch.progress.updated = existing
-    else:
-        batch.progress.skipped = existing
-
-
-def _record_problems(member_import: MemberImport, problems: list[dict]) -> None:
-    MemberImport.objects.filter(pk=member_import.pk).update(problems=problems)
+    batch.progress.members_found(created=len(phones) - existing, existing=existing, update=update)
 
 
 class BatchWriters:
@@ -543,11 +533,7 @@ class BatchWriters:
                 created, existing = write_members(
                     batch.checked, update=self.update, notice_version=self.notice_version
                 )
-                batch.progress.created = created
-                if self.update:
-                    batch.progress.updated = existing
-                else:
-                    batch.progress.skipped = existing
+                batch.progress.members_found(created=created, existing=existing, update=self.update)
             batch.progress.record(self.member_import)
 
 

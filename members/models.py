@@ -203,10 +203,6 @@ class Post(models.Model):
     def __str__(self) -> str:
         return f"{self.get_office_display()}, {self.group.name}"
 
-    @property
-    def is_current(self) -> bool:
-        return self.ends_on is None or self.ends_on >= timezone.localdate()
-
 
 class Membership(models.Model):
     """A member in a group node (its WhatsApp group); admins run that level's group."""
