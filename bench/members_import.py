@@ -9,11 +9,12 @@ import csv
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from accounts.models import User
 from bench.harness import Bench
@@ -98,6 +99,52 @@ def import_export_baseline(bench: Bench, path: Path) -> None:
                  seconds=elapsed, note=f"{BASELINE_ROWS / elapsed:,.0f} rows/s")  # fmt: skip
 
 
+def database_floor(bench: Bench, *, sessions: int) -> None:
+    """What this machine's database alone takes to write the same members: the rows just
+    imported, copied aside, inserted again by `sessions` sessions side by side with the same
+    INSERT ... ON CONFLICT, without file, checks, staging or consents. No import through the
+    database can beat it; the import's rate over this one says how much the rest costs."""
+    columns = ", ".join(importing.MEMBER_COLUMNS)
+    extra = "languages, skills, social_handles, notes, created_at, updated_at"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE bench_floor AS SELECT {columns} FROM members_member")
+        cursor.execute("ANALYZE bench_floor")
+    empty_members()
+    errors: list[BaseException] = []
+
+    def insert(part: int) -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO OFF")
+                cursor.execute(
+                    f"INSERT INTO members_member ({columns}, {extra})"
+                    f" SELECT {columns}, '[]', '[]', '{{}}', '', NOW(), NOW() FROM bench_floor"
+                    " WHERE (hashtext(phone) & 2147483647) %% %s = %s ORDER BY phone"
+                    " ON CONFLICT (phone) DO NOTHING",
+                    [sessions, part],
+                )
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=insert, args=(part,)) for part in range(sessions)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_floor")
+    assert Member.objects.count() == ROWS
+    bench.record(f"database alone: the same {ROWS:,} members, INSERT ... SELECT in {sessions} "
+                 "sessions (no file, checks or consents)", operations=ROWS, seconds=elapsed,
+                 note=f"{ROWS / elapsed:,.0f} rows/s: the machine's ceiling")  # fmt: skip
+
+
 def run(bench: Bench) -> None:
     loader.reference_tree_load(with_booths=True, state_codes=["S05", "S23", "U05"])
     booths = list(Group.objects.filter(kind=Kind.BOOTH).values_list("code", flat=True))
@@ -134,5 +181,7 @@ def run(bench: Bench) -> None:
                      operations=ROWS, seconds=elapsed,
                      note=f"{ROWS / elapsed:,.0f} rows/s")  # fmt: skip
         (media / "bench-members.csv").unlink(missing_ok=True)
+        if connection.vendor == "postgresql":
+            database_floor(bench, sessions=max(1, writers))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

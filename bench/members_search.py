@@ -112,6 +112,10 @@ def run(bench: Bench) -> None:
         ("name fragment, state lead", page(state_lead, query="Member 12")),
         ("first page of the list, Lok Sabha lead", page(lead)),
         ("name fragment, Lok Sabha lead", page(lead, query="Member 12")),
+        ("common first name, state lead", page(state_lead, query="Asha")),
+        ("common first name, Lok Sabha lead", page(lead, query="Asha")),
+        ("two common words, national office", page(admin, query="Asha Member")),
+        ("start of a common name, national office", page(admin, query="As")),
         ("inactive members, Lok Sabha lead", page(lead, status="inactive")),
     ]
     for case, query in cases:

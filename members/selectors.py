@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import Http404
@@ -57,13 +57,16 @@ class MemberFilters:
     tag: Tag | None = None
 
 
-def members_search(*, user: User, filters: MemberFilters) -> QuerySet[Member]:
+def members_search(
+    *, user: User, filters: MemberFilters, name_index: bool = True
+) -> QuerySet[Member]:
     """The user's members narrowed by a free-text query (a name in any script, a phone in any
-    written form, a voter id), status, verification and a group subtree."""
+    written form, a voter id), status, verification and a group subtree. With `name_index`
+    False, PostgreSQL checks names member by member instead of through their index."""
     members = members_visible_to(user)
     query = filters.query.strip()[:100]
     if query:
-        members = members.filter(_query_q(query))
+        members = members.filter(_query_q(query, name_index=name_index))
     if filters.status:
         members = members.filter(status=filters.status)
     if filters.verified == "yes":
@@ -89,10 +92,10 @@ def members_search(*, user: User, filters: MemberFilters) -> QuerySet[Member]:
     return members.select_related("booth").order_by("full_name", "id")
 
 
-def _query_q(query: str) -> Q:
+def _query_q(query: str, *, name_index: bool = True) -> Q:
     """A phone number (any written form) finds by phone, a voter id by voter id, anything else
     searches names in both scripts: one indexed lookup each, never an OR across all of them."""
-    return _phone_or_epic(query) or name_search_q(query)
+    return _phone_or_epic(query) or name_search_q(query, index=name_index)
 
 
 def _phone_or_epic(query: str) -> Q | None:
@@ -112,30 +115,43 @@ class NamesMatch(Func):
     one as the start of a word: 'asha dev' finds 'Asha Devi', 'सुनी' finds 'सुनीता'. (A word
     followed by another is taken as typed whole: its start would match far more names, and
     reading them all is what makes a search slow.) The query is split into words by
-    PostgreSQL's own parser, as the names were, and matched through the full-text index
-    member_name_words (members migration 0004), whose expression this repeats."""
+    PostgreSQL's own parser, as the names were, and matched against the member's stored
+    `name_words` column through its full-text index (members migration 0007).
+
+    Takes any column of the member (F("id")): it says which table the names are read from.
+    With `index` False the same match is written as a function call, which the planner does
+    not take to the index: each member it reads is checked instead."""
 
     output_field = BooleanField()
 
+    def __init__(self, *expressions, index: bool = True, **extra) -> None:
+        super().__init__(*expressions, **extra)
+        self.index = index
+
     def as_sql(self, compiler, connection, **extra):
-        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
-        (full_name, _), (name_local, _), (text, text_params) = compiled
-        # Only compiled column references and a placeholder go into the SQL.
-        sql = (
-            f"to_tsvector('simple'::regconfig, {full_name} || ' ' || {name_local}) @@"  # noqa: S608
-            " (SELECT to_tsquery('simple'::regconfig, string_agg(quote_literal(lexeme)"
+        member_column, text = self.get_source_expressions()
+        words = (
+            f"{compiler.quote_name_unless_alias(member_column.alias)}."
+            f"{connection.ops.quote_name('name_words')}"
+        )
+        text_sql, text_params = compiler.compile(text)
+        # Only a quoted column reference and a placeholder go into the SQL.
+        words_query = (
+            "(SELECT to_tsquery('simple'::regconfig, string_agg(quote_literal(lexeme)"  # noqa: S608
             " || CASE WHEN place = last THEN ':*' ELSE '' END, ' & '))"
             " FROM (SELECT lexeme, positions[array_upper(positions, 1)] AS place,"
             " MAX(positions[array_upper(positions, 1)]) OVER () AS last"
-            f" FROM unnest(to_tsvector('simple'::regconfig, {text}))) AS words)"
+            f" FROM unnest(to_tsvector('simple'::regconfig, {text_sql}))) AS words)"
         )
-        return sql, tuple(text_params)
+        if self.index:
+            return f"{words} @@ {words_query}", tuple(text_params)
+        return f"ts_match_vq({words}, {words_query})", tuple(text_params)
 
 
-def name_search_q(query: str) -> Q:
+def name_search_q(query: str, *, index: bool = True) -> Q:
     """Members whose names hold words starting with each word of the query."""
     if connection.vendor == "postgresql":
-        return Q(NamesMatch(F("full_name"), F("name_local"), Value(query)))
+        return Q(NamesMatch(F("id"), Value(query), index=index))
     # Elsewhere (SQLite in development) each word is looked for anywhere in either name.
     condition = Q()
     for word in query.split()[:10]:
@@ -188,33 +204,37 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
     """A page of the user's members as filtered, sorted by name, and how many match.
 
     Built for ten million members: the count stops at COUNT_LIMIT. A name search on
-    PostgreSQL always goes through the full-text index (the planner cannot estimate word
-    starts and might otherwise read the whole table for a rare name); when more than
-    COUNT_LIMIT members match one (a common first name across the country), sorting them
-    all would take seconds, so the page shows the first matches found, unsorted, and asks to
-    narrow the search.
+    PostgreSQL goes through the full-text index (the planner cannot estimate word starts and
+    might otherwise read the whole table for a rare name), unless its words are common
+    (_first_found). When more than COUNT_LIMIT members match (a common first name across the
+    country), sorting them all would take seconds, so the page shows the first matches found,
+    unsorted, and asks to narrow the search.
     """
     members = members_search(user=user, filters=filters)
     name_search = is_name_search(filters)
-    with name_search_plans(enabled=name_search):
-        if name_search:
-            # The matches' ids, read once from the index: their number, and the first found
-            # if there are too many to sort.
-            first_found = list(members.order_by().values_list("id", flat=True)[: COUNT_LIMIT + 1])
-            count = len(first_found)
-        else:
-            count = members.order_by().values("id")[: COUNT_LIMIT + 1].count()
+    if name_search:
+        # The matches' ids, read once: their number, and the page from them.
+        with name_search_plans(enabled=True):
+            first_found = _first_found(members, user=user, filters=filters)
+            count = min(len(first_found), COUNT_LIMIT)
+            more_than = len(first_found) > COUNT_LIMIT
+            if more_than:  # too many to sort: the first found
+                number = 1
+                ids = first_found[:per_page]
+            else:  # all of them: sorting their ids is cheaper than searching again
+                number = min(max(1, number), max(1, -(-count // per_page)))
+                start = (number - 1) * per_page
+                matches = Member.objects.filter(pk__in=first_found).order_by("full_name", "id")
+                ids = list(matches.values_list("id", flat=True)[start : start + per_page])
+        found = Member.objects.select_related("booth").in_bulk(ids)
+        page = [found[pk] for pk in ids if pk in found]
+    else:
+        count = members.order_by().values("id")[: COUNT_LIMIT + 1].count()
         more_than = count > COUNT_LIMIT
         count = min(count, COUNT_LIMIT)
         number = min(max(1, number), max(1, -(-count // per_page)))
-        if name_search and more_than:
-            number = 1
-            ids = first_found[:per_page]
-            found = Member.objects.select_related("booth").in_bulk(ids)
-            page = [found[pk] for pk in ids if pk in found]
-        else:
-            start = (number - 1) * per_page
-            page = list(members[start : start + per_page])
+        start = (number - 1) * per_page
+        page = list(members[start : start + per_page])
     return MemberPage(
         members=page,
         number=number,
@@ -235,6 +255,79 @@ NAME_SEARCH_SETTINGS = {
     "max_parallel_workers_per_gather": "0",
 }
 
+# A name search whose words PostgreSQL's statistics find in at least this share of members
+# (a common first name: one member in eight or so) does not use the full-text index, which
+# would first gather every match (over a million across the country: 200 ms and more at ten
+# million members). Members are read instead, through the index of the user's part of the
+# tree or in table order for the whole country, and checked one by one until COUNT_LIMIT + 1
+# match: tens of thousands of rows.
+COMMON_NAME_SHARE = 0.05
+# Should the statistics be wrong (the names changed since they were taken), the reading stops
+# after statement_timeout and the full-text index answers instead.
+COMMON_NAME_SETTINGS = {
+    "enable_indexscan": "on",
+    "enable_bitmapscan": "on",
+    "statement_timeout": "500",
+}
+
+
+def _first_found(members: QuerySet[Member], *, user: User, filters: MemberFilters) -> list[int]:
+    """The ids of up to COUNT_LIMIT + 1 of the members matching a name search, as found.
+    (Searches narrowed further, by status, post, tag or verification, go through the index:
+    the share of members they match is not known.)"""
+    narrowed = filters.status or filters.verified or filters.post or filters.tag is not None
+    if (
+        connection.vendor == "postgresql"
+        and not narrowed
+        and name_words_share(filters.query) >= COMMON_NAME_SHARE
+    ):
+        one_by_one = members_search(user=user, filters=filters, name_index=False)
+        # Reading the whole table is for searches of the whole country only: within a part of
+        # the tree, its index finds the members to check.
+        everywhere = user_scope(user).everything and filters.group is None
+        settings = {**COMMON_NAME_SETTINGS, "enable_seqscan": "on" if everywhere else "off"}
+        try:
+            with _local_settings(settings):
+                return list(one_by_one.order_by().values_list("id", flat=True)[: COUNT_LIMIT + 1])
+        except OperationalError as error:
+            if getattr(error.__cause__, "pgcode", None) != QUERY_CANCELED:
+                raise
+    return list(members.order_by().values_list("id", flat=True)[: COUNT_LIMIT + 1])
+
+
+QUERY_CANCELED = "57014"  # PostgreSQL's code for a statement stopped by statement_timeout
+
+
+def name_words_share(query: str) -> float:
+    """PostgreSQL: roughly what share of members have names matching the query, from the
+    most common words PostgreSQL's statistics keep of the name_words column (the query's
+    last word counted with every common word it starts). 0 for words not among them; only
+    ever used to choose how to search, never shown."""
+    with connection.cursor() as cursor:
+        cursor.execute(NAME_WORDS_SHARE_SQL, [query[:100]])
+        return float(cursor.fetchone()[0] or 0)
+
+
+NAME_WORDS_SHARE_SQL = """
+SELECT EXP(SUM(LN(GREATEST(share, 1e-12)))) FROM (
+    SELECT words.lexeme, LEAST(1, COALESCE(SUM(common.share), 0)) AS share
+    FROM (
+        SELECT lexeme, positions[array_upper(positions, 1)]
+            = MAX(positions[array_upper(positions, 1)]) OVER () AS is_last
+        FROM unnest(to_tsvector('simple'::regconfig, %s))
+    ) AS words
+    LEFT JOIN (
+        SELECT common.word, common.share
+        FROM pg_stats,
+            unnest(most_common_elems::text::text[], most_common_elem_freqs) AS common (word, share)
+        WHERE schemaname = current_schema() AND tablename = 'members_member'
+            AND attname = 'name_words' AND common.word IS NOT NULL
+    ) AS common
+        ON common.word = words.lexeme OR (words.is_last AND starts_with(common.word, words.lexeme))
+    GROUP BY words.lexeme
+) AS per_word
+"""
+
 
 @contextlib.contextmanager
 def name_search_plans(*, enabled: bool):
@@ -243,16 +336,22 @@ def name_search_plans(*, enabled: bool):
     if not (enabled and connection.vendor == "postgresql"):
         yield
         return
-    names = list(NAME_SEARCH_SETTINGS)
+    with _local_settings(NAME_SEARCH_SETTINGS):
+        yield
+
+
+@contextlib.contextmanager
+def _local_settings(settings: dict[str, str]):
+    """The queries inside run with these settings, in a transaction (or savepoint) opened for
+    them. They are put back as they were afterwards, since the request may go on in an
+    enclosing transaction; if the block fails, rolling the transaction back undoes them."""
+    names = list(settings)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
         previous = cursor.fetchone()
-        _set_local(cursor, NAME_SEARCH_SETTINGS)
-        try:
-            yield
-        finally:
-            # As they were: the request may go on in an enclosing transaction.
-            _set_local(cursor, dict(zip(names, previous, strict=True)))
+        _set_local(cursor, settings)
+        yield
+        _set_local(cursor, dict(zip(names, previous, strict=True)))
 
 
 def _set_local(cursor, settings: dict[str, str]) -> None:

@@ -3,11 +3,15 @@ count that stops at a limit, and paging."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from members import selectors
 from tests.members.test_register import register
+from tests.support.services import require
 
 
 @pytest.fixture
@@ -142,3 +146,95 @@ def test_pages_hold_fifty_and_link_to_each_other(client, naveen, tree, asha):
     ]
     assert beyond.context["page"].number == 2  # the last page, not an error
     assert nonsense.context["page"].number == 1
+
+
+@pytest.fixture
+def common_name(asha, tree):
+    """Twelve Ashas and thirty others in Mandrem, and the statistics PostgreSQL keeps of the
+    names taken: they say more than one member in four is an Asha."""
+    require(connection.vendor == "postgresql", "common names are read from PostgreSQL's statistics")
+    booths = tree.mandrem_booths
+    for number in range(12):
+        register(asha, booths[number % len(booths)], f"98440{number:05d}",
+                 name=f"Asha Gaonkar {number:02d}", name_local=f"आशा {number:02d}")  # fmt: skip
+    others = ["Ravi Kamat", *(f"Someone{number} Else{number}" for number in range(29))]
+    for number, name in enumerate(others):
+        register(asha, booths[0], f"98550{number:05d}", name=name)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE members_member")
+    assert selectors.name_words_share("asha") >= selectors.COMMON_NAME_SHARE
+    assert selectors.name_words_share("ravi") < selectors.COMMON_NAME_SHARE
+
+
+def searches_made(queries) -> list[str]:
+    """Which way each query on the member table matched names: 'each' member by member, or
+    through the 'index'."""
+    made = []
+    for query in queries:
+        if "ts_match_vq(" in query["sql"]:
+            made.append("each")
+        elif '"name_words" @@' in query["sql"]:
+            made.append("index")
+    return made
+
+
+def test_a_common_name_is_checked_member_by_member_with_the_same_answer(
+    client, naveen, sita, common_name, monkeypatch
+):
+    client.force_login(naveen)
+
+    with CaptureQueriesContext(connection) as common:
+        ashas = listed(client, q="asha")
+    with CaptureQueriesContext(connection) as rare:
+        ravis = listed(client, q="ravi")
+
+    assert searches_made(common) == ["each"]
+    assert ashas == [f"Asha Gaonkar {number:02d}" for number in range(12)]
+    assert searches_made(rare) == ["index"]
+    assert ravis == ["Ravi Kamat"]
+    assert listed(client, q="आशा 07") == ["Asha Gaonkar 07"]
+    client.force_login(sita)  # South Goa: none of them
+    assert listed(client, q="asha") == []
+
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 5)
+    client.force_login(naveen)
+    page = client.get("/members/", {"q": "asha gao"}).context["page"]
+    assert (page.count, page.more_than, page.sorted) == (5, True, False)
+    assert len(page.members) == 6
+    assert all(member.full_name.startswith("Asha Gaonkar") for member in page.members)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_common_name_read_too_slowly_is_answered_from_the_index(
+    client, naveen, common_name, monkeypatch
+):
+    """Statistics can be out of date: should reading members one by one take longer than its
+    time limit (here, because another session holds the table for a moment), the search is
+    stopped and made again through the full-text index, and the page still answers."""
+    monkeypatch.setitem(selectors.COMMON_NAME_SETTINGS, "statement_timeout", "200")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_table() -> None:
+        try:
+            with transaction.atomic(), connections["default"].cursor() as cursor:
+                cursor.execute("LOCK TABLE members_member IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_table)
+    holder.start()
+    assert locked.wait(timeout=10)
+    # Let the other session go once the first search has given up.
+    threading.Timer(1.0, release.set).start()
+    client.force_login(naveen)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            ashas = listed(client, q="asha")
+    finally:
+        release.set()
+        holder.join()
+
+    assert searches_made(queries) == ["each", "index"]
+    assert ashas == [f"Asha Gaonkar {number:02d}" for number in range(12)]
