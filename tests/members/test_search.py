@@ -9,7 +9,9 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from groups.models import Role
 from members import selectors
+from tests.groups.conftest import staff
 from tests.members.test_register import register
 from tests.support.services import require
 
@@ -238,3 +240,19 @@ def test_a_common_name_read_too_slowly_is_answered_from_the_index(
 
     assert searches_made(queries) == ["each", "index"]
     assert ashas == [f"Asha Gaonkar {number:02d}" for number in range(12)]
+
+
+def test_a_booth_lead_lists_and_finds_only_the_booths_members(client, tree, named):
+    """A lead of one booth sees a range inside an assembly constituency's tree: the members of
+    that booth, not those of the booths beside it."""
+    booth = tree.mandrem_booths[0]
+    lead = staff("booth-lead@cadreconnect.example", "Booth Lead", booth, Role.LEAD)
+    in_booth = sorted(name for name, member in named.items() if member.booth_id == booth.pk)
+    elsewhere = sorted(name for name, member in named.items() if member.booth_id != booth.pk)
+    assert in_booth and elsewhere
+    client.force_login(lead)
+
+    assert listed(client) == in_booth
+    assert listed(client, q=in_booth[0]) == [in_booth[0]]
+    assert listed(client, q=elsewhere[0]) == []
+    assert client.get(f"/members/{named[elsewhere[0]].pk}/").status_code == 404
