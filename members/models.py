@@ -133,7 +133,9 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["tree_id", "status"], name="member_tree_status"),
             models.Index(fields=["booth", "status"], name="member_booth_status"),
-            models.Index(fields=["full_name", "id"], name="member_name_order"),
+            # With the tree: a page of an area's members in name order is found in this index
+            # alone, without reading each passed-over member's row.
+            models.Index(fields=["full_name", "id"], name="member_name_order", include=["tree_id"]),
             # Lists of inactive, suspended or deceased members in name order, without walking
             # the active ones (imports, nearly all active, hardly write to it).
             models.Index(

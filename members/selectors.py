@@ -250,9 +250,17 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
         count = min(count, COUNT_LIMIT)
         number = min(max(1, number), max(1, -(-count // per_page)))
         start = (number - 1) * per_page
-        if _few(members, more_than=more_than):
+        if connection.vendor != "postgresql":
+            page = list(members[start : start + per_page])
+        elif _few(members, more_than=more_than):
             members = members.order_by(SortedInFull(F("full_name")), "id")
-        page = list(members[start : start + per_page])
+            page = list(members[start : start + per_page])
+        else:
+            # The page's ids first: for an area, from the name index alone (member_name_order
+            # holds the tree), without reading the row of each member passed over.
+            ids = list(members.values_list("id", flat=True)[start : start + per_page])
+            found = Member.objects.select_related("booth").in_bulk(ids)
+            page = [found[pk] for pk in ids if pk in found]
     return MemberPage(
         members=page,
         number=number,
@@ -269,15 +277,13 @@ SORTED_IN_FULL = 100_000
 
 
 def _few(members: QuerySet[Member], *, more_than: bool) -> bool:
-    """PostgreSQL: whether the list is few enough members (a Lok Sabha constituency's twenty
+    """Whether the list is few enough members (a Lok Sabha constituency's twenty
     thousand, out of ten million) to be read whole through the indexes of its area and
     filters, and sorted: walking everyone's names in order to pick out its members passes
     over hundreds of thousands of others when its names sort late (measured: 110 to 300 ms,
     against 30). The planner misjudges this, since it takes names to be spread evenly over
     areas."""
-    return connection.vendor == "postgresql" and (
-        not more_than or _estimated_rows(members) <= SORTED_IN_FULL
-    )
+    return not more_than or _estimated_rows(members) <= SORTED_IN_FULL
 
 
 class SortedInFull(Func):
