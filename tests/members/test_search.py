@@ -181,7 +181,7 @@ def searches_made(queries) -> list[str]:
 
 
 def test_a_common_name_is_checked_member_by_member_with_the_same_answer(
-    client, naveen, sita, common_name, monkeypatch
+    client, naveen, sita, gopal, common_name, monkeypatch
 ):
     client.force_login(naveen)
 
@@ -195,6 +195,10 @@ def test_a_common_name_is_checked_member_by_member_with_the_same_answer(
     assert searches_made(rare) == ["index"]
     assert ravis == ["Ravi Kamat"]
     assert listed(client, q="आशा 07") == ["Asha Gaonkar 07"]
+    client.force_login(gopal)  # Goa, whole trees: read tree by tree
+    with CaptureQueriesContext(connection) as state_wide:
+        assert listed(client, q="asha") == ashas
+    assert searches_made(state_wide) == ["each"]
     client.force_login(sita)  # South Goa: none of them
     assert listed(client, q="asha") == []
 
