@@ -42,14 +42,21 @@ def scope_q(scope: Scope) -> Q:
         return Q()
     # Whole trees in one list: one index condition (an OR of two would be a filter instead,
     # and the planner may then read an entire index to apply it).
+    whole_trees, inside = _scope_parts(scope)
+    condition = Q(tree_id__in=sorted(whole_trees)) if whole_trees else Q(pk__in=[])
+    for tree_id, lft, rght in inside:
+        booths = Group.objects.filter(tree_id=tree_id, lft__range=(lft, rght), kind=Kind.BOOTH)
+        condition |= Q(tree_id=tree_id, booth_id__in=booths.values("id"))
+    return condition
+
+
+def _scope_parts(scope: Scope) -> tuple[set[int], list[tuple[int, int, int]]]:
+    """The scope's whole trees (a range from a root is one too), and its ranges inside the
+    other trees."""
     whole_trees = set(scope.tree_ids)
     whole_trees.update(tree_id for tree_id, lft, _ in scope.ranges if lft == 1)
-    condition = Q(tree_id__in=sorted(whole_trees)) if whole_trees else Q(pk__in=[])
-    for tree_id, lft, rght in scope.ranges:
-        if lft != 1 and tree_id not in whole_trees:
-            booths = Group.objects.filter(tree_id=tree_id, lft__range=(lft, rght), kind=Kind.BOOTH)
-            condition |= Q(tree_id=tree_id, booth_id__in=booths.values("id"))
-    return condition
+    inside = [part for part in scope.ranges if part[0] not in whole_trees]
+    return whole_trees, inside
 
 
 def members_visible_to(user: User) -> QuerySet[Member]:
@@ -154,14 +161,21 @@ class NamesMatch(Func):
         # Only a quoted column reference and a placeholder go into the SQL.
         words_query = (
             "(SELECT to_tsquery('simple'::regconfig, string_agg(quote_literal(lexeme)"  # noqa: S608
-            " || CASE WHEN place = last THEN ':*' ELSE '' END, ' & '))"
-            " FROM (SELECT lexeme, positions[array_upper(positions, 1)] AS place,"
-            " MAX(positions[array_upper(positions, 1)]) OVER () AS last"
-            f" FROM unnest(to_tsvector('simple'::regconfig, {text_sql}))) AS words)"
+            " || CASE WHEN is_last THEN ':*' ELSE '' END, ' & '))"
+            f" FROM ({QUERY_WORDS_SQL.format(text=text_sql)}) AS words)"
         )
         if self.index:
             return f"{words} @@ {words_query}", tuple(text_params)
         return f"ts_match_vq({words}, {words_query})", tuple(text_params)
+
+
+# The words of a name query, as PostgreSQL's parser splits them, and whether each is the last
+# (the one taken as the start of a word).
+QUERY_WORDS_SQL = (
+    "SELECT lexeme, positions[array_upper(positions, 1)]"
+    " = MAX(positions[array_upper(positions, 1)]) OVER () AS is_last"
+    " FROM unnest(to_tsvector('simple'::regconfig, {text}))"
+)
 
 
 def name_search_q(query: str, *, index: bool = True) -> Q:
@@ -238,17 +252,16 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
                 number = 1
                 ids = first_found[:per_page]
             else:  # all of them: sorting their ids is cheaper than searching again
-                number = min(max(1, number), max(1, -(-count // per_page)))
+                number = _page_number(number, count=count, per_page=per_page)
                 start = (number - 1) * per_page
                 matches = Member.objects.filter(pk__in=first_found).order_by("full_name", "id")
                 ids = list(matches.values_list("id", flat=True)[start : start + per_page])
-        found = Member.objects.select_related("booth").in_bulk(ids)
-        page = [found[pk] for pk in ids if pk in found]
+        page = _members_in_order(ids)
     else:
         count = members.order_by().values("id")[: COUNT_LIMIT + 1].count()
         more_than = count > COUNT_LIMIT
         count = min(count, COUNT_LIMIT)
-        number = min(max(1, number), max(1, -(-count // per_page)))
+        number = _page_number(number, count=count, per_page=per_page)
         start = (number - 1) * per_page
         if connection.vendor != "postgresql":
             page = list(members[start : start + per_page])
@@ -259,8 +272,7 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
             # The page's ids first: for an area, from the name index alone (member_name_order
             # holds the tree), without reading the row of each member passed over.
             ids = list(members.values_list("id", flat=True)[start : start + per_page])
-            found = Member.objects.select_related("booth").in_bulk(ids)
-            page = [found[pk] for pk in ids if pk in found]
+            page = _members_in_order(ids)
     return MemberPage(
         members=page,
         number=number,
@@ -269,6 +281,16 @@ def members_page(*, user: User, filters: MemberFilters, number: int, per_page: i
         more_than=more_than,
         sorted=not (name_search and more_than),
     )
+
+
+def _page_number(number: int, *, count: int, per_page: int) -> int:
+    """The page asked for, within the pages there are (the last one when beyond them)."""
+    return min(max(1, number), max(1, -(-count // per_page)))
+
+
+def _members_in_order(ids: list[int]) -> list[Member]:
+    found = Member.objects.select_related("booth").in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 # Up to this many members (PostgreSQL's estimate), a page of the list is sorted from all of
@@ -360,9 +382,7 @@ def _first_found(members: QuerySet[Member], *, user: User, filters: MemberFilter
 
 def _whole_trees_only(scope: Scope) -> bool:
     """An area made of whole trees only, as scope_q writes it: one IN list of tree ids."""
-    return not scope.everything and all(
-        lft == 1 or tree_id in scope.tree_ids for tree_id, lft, _ in scope.ranges
-    )
+    return not scope.everything and not _scope_parts(scope)[1]
 
 
 QUERY_CANCELED = "57014"  # PostgreSQL's code for a statement stopped by statement_timeout
@@ -378,14 +398,11 @@ def name_words_share(query: str) -> float:
         return float(cursor.fetchone()[0] or 0)
 
 
-NAME_WORDS_SHARE_SQL = """
+# Built from constants only: the query text is a parameter.
+NAME_WORDS_SHARE_SQL = f"""
 SELECT EXP(SUM(LN(GREATEST(share, 1e-12)))) FROM (
     SELECT words.lexeme, LEAST(1, COALESCE(SUM(common.share), 0)) AS share
-    FROM (
-        SELECT lexeme, positions[array_upper(positions, 1)]
-            = MAX(positions[array_upper(positions, 1)]) OVER () AS is_last
-        FROM unnest(to_tsvector('simple'::regconfig, %s))
-    ) AS words
+    FROM ({QUERY_WORDS_SQL.format(text="%s")}) AS words
     LEFT JOIN (
         SELECT common.word, common.share
         FROM pg_stats,
@@ -396,7 +413,7 @@ SELECT EXP(SUM(LN(GREATEST(share, 1e-12)))) FROM (
         ON common.word = words.lexeme OR (words.is_last AND starts_with(common.word, words.lexeme))
     GROUP BY words.lexeme
 ) AS per_word
-"""
+"""  # noqa: S608
 
 
 @contextlib.contextmanager
