@@ -142,6 +142,8 @@ class Group(MPTTModel):
 
 class Role(models.TextChoices):
     LEAD = "lead", _("Lead")
+    # Office staff and data operators: keep the register, change nothing else.
+    ORGANISER = "organiser", _("Organiser")
     APPROVER = "approver", _("Approver")
     EDITOR = "editor", _("Editor")
     VIEWER = "viewer", _("Viewer")

@@ -72,15 +72,25 @@ def user_scope(user: User) -> Scope:
     elif user.is_superuser:
         scope = Scope(everything=True)
     else:
-        scope = scope_of(
-            list(
-                Group.objects.filter(assignments__user=user)
-                .values_list("kind", "tree_id", "lft", "rght")
-                .distinct()
-            )
-        )
+        nodes = [node for _role, *node in user_assignment_nodes(user)]
+        scope = scope_of(nodes) if nodes else Scope(everything=False)
     user._group_scope = scope
     return scope
+
+
+def user_assignment_nodes(user: User) -> list[tuple[str, int, int, int, int]]:
+    """(role, kind, tree_id, lft, rght) of each of the user's assignments, read once per
+    request (cached on the user object): the scope and the permission table both use it."""
+    cached = getattr(user, "_assignment_nodes", None)
+    if cached is None:
+        cached = [
+            tuple(row)
+            for row in Assignment.objects.filter(user=user).values_list(
+                "role", "group__kind", "group__tree_id", "group__lft", "group__rght"
+            )
+        ]
+        user._assignment_nodes = cached
+    return cached
 
 
 def _outermost(nodes: list[tuple[int, int, int, int]]) -> tuple[tuple[int, int, int], ...]:
@@ -204,15 +214,10 @@ def groups_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Group]
 
 
 def group_can_manage(*, user: User, group: Group) -> bool:
-    """Leads manage the structure of the tree under their node; superusers everywhere."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    leads = Group.objects.filter(assignments__user=user, assignments__role=Role.LEAD)
-    return scope_of(list(leads.values_list("kind", "tree_id", "lft", "rght").distinct())).contains(
-        group
-    )
+    """May the user change the tree at this node (the permission table's "change the tree")?"""
+    from cadreconnect.permissions import Action, user_may
+
+    return user_may(user, Action.TREE_CHANGE, group)
 
 
 def group_leads(*, group: Group) -> QuerySet[Assignment]:

@@ -11,25 +11,24 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
+from cadreconnect.permissions import Action, Forbidden
 from cadreconnect.services import audit_record
 from groups import selectors, tree
 from groups.models import TREE_ROOT_KINDS, Assignment, Group, Kind, Role
 
 
-class PermissionDenied(ApplicationError):
-    """The user may see the node but not change it this way."""
+# Refusals come from the one permission table (403 inside the user's area, 404 outside it).
+PermissionDenied = Forbidden
 
 
 def _require_manage(actor: User, *groups: Group) -> None:
     for group in groups:
-        if not selectors.group_can_manage(user=actor, group=group):
-            raise PermissionDenied(
-                f"You are not a lead of {group.name} or of a group above it, so you cannot "
-                "change it."
-            )
+        permissions.require(actor, Action.TREE_CHANGE, group)
 
 
 def _is_national(group: Group) -> bool:
@@ -309,18 +308,42 @@ MOVE_RECEIVERS: list = []
 
 
 def assignment_add(*, actor: User | None, user: User, group: Group, role: str) -> Assignment:
-    if actor is not None:
-        _require_manage(actor, group)
+    """Give a user a role at a node (and so over its subtree). `actor` None is the system
+    (reference loads, demo data); a person needs the table's "give and remove roles" there,
+    and only a role they may give (permissions.role_grant_allowed)."""
     if role not in Role.values:
-        raise ApplicationError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
+        raise ApplicationError(
+            _("Unknown role %(role)s.") % {"role": str(role)[:32]}, code="unknown_role"
+        )
+    if actor is not None:
+        permissions.require_role_grant(actor, group=group, role=role)
+    if not user.is_active:
+        raise ApplicationError(
+            _("%(user)s is deactivated and cannot be given a role.") % {"user": user.email},
+            code="user_inactive",
+        )
     with transaction.atomic():
         assignment, created = Assignment.objects.get_or_create(user=user, group=group, role=role)
         if created:
             audit_record(
                 actor=actor, action="assignment.add", target=group,
-                data={"user": user.email, "role": role},
+                data={"user": user.pk, "role": role, "group": group.code},
             )  # fmt: skip
     return assignment
+
+
+def assignment_remove(*, actor: User | None, assignment: Assignment) -> None:
+    """Take a role away, with the same rule as giving it."""
+    group = assignment.group
+    if actor is not None:
+        permissions.require_role_grant(actor, group=group, role=assignment.role)
+    with transaction.atomic():
+        deleted, _rows = Assignment.objects.filter(pk=assignment.pk).delete()
+        if deleted:
+            audit_record(
+                actor=actor, action="assignment.remove", target=group,
+                data={"user": assignment.user_id, "role": assignment.role, "group": group.code},
+            )  # fmt: skip
 
 
 def _refresh_figures(tree_id: int) -> None:

@@ -11,7 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
+from cadreconnect.permissions import Action
 from cadreconnect.spreadsheets import Echo, spreadsheet_safe
 from groups import selectors, services
 from groups.forms import BoothMergeForm, GroupChildForm, GroupLinksForm, GroupMoveForm
@@ -127,15 +129,10 @@ def _form_page(
     )
 
 
-def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "groups/forbidden.html", {"message": message}, status=403)
-
-
 @require_http_methods(["GET", "POST"])
 def group_create_child(request: HttpRequest, pk: int) -> HttpResponse:
     parent = selectors.group_get_for_user(user=request.user, pk=pk)
-    if not selectors.group_can_manage(user=request.user, group=parent):
-        return _forbidden(request, _("Only a lead of this group can add to it."))
+    permissions.require(request.user, Action.TREE_CHANGE, parent)
     form = GroupChildForm(request.POST or None, parent=parent)
     if request.method == "POST" and form.is_valid():
         try:
@@ -153,8 +150,7 @@ def group_create_child(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
     group = selectors.group_get_for_user(user=request.user, pk=pk)
-    if not selectors.group_can_manage(user=request.user, group=group):
-        return _forbidden(request, _("Only a lead of this group can change it."))
+    permissions.require(request.user, Action.TREE_CHANGE, group)
     initial = {
         "name": group.name,
         "name_local": group.name_local,
@@ -176,8 +172,7 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def group_move(request: HttpRequest, pk: int) -> HttpResponse:
     group = selectors.group_get_for_user(user=request.user, pk=pk)
-    if not selectors.group_can_manage(user=request.user, group=group):
-        return _forbidden(request, _("Only a lead of this group can move it."))
+    permissions.require(request.user, Action.TREE_CHANGE, group)
     form = GroupMoveForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         new_parent = form.cleaned_data["new_parent"]
@@ -198,8 +193,7 @@ def group_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
     source = selectors.group_get_for_user(user=request.user, pk=pk)
-    if not selectors.group_can_manage(user=request.user, group=source):
-        return _forbidden(request, _("Only a lead of this booth can merge it."))
+    permissions.require(request.user, Action.TREE_CHANGE, source)
     form = BoothMergeForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         survivor = form.cleaned_data["survivor"]
@@ -220,10 +214,9 @@ def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def group_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     group = selectors.group_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, Action.TREE_CHANGE, group)
     try:
         count = services.group_deactivate(actor=request.user, group=group)
-    except services.PermissionDenied as error:
-        return _forbidden(request, error.message)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -234,10 +227,9 @@ def group_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def group_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     group = selectors.group_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, Action.TREE_CHANGE, group)
     try:
         services.group_reactivate(actor=request.user, group=group)
-    except services.PermissionDenied as error:
-        return _forbidden(request, error.message)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:

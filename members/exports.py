@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from accounts.models import User
+from cadreconnect.permissions import Action
 from cadreconnect.spreadsheets import Echo, spreadsheet_safe
 from members.selectors import MemberFilters, is_name_search, members_search, name_search_plans
 
@@ -34,7 +35,9 @@ ExportRow = tuple[object, ...]
 def member_export_rows(*, user: User, filters: MemberFilters) -> Iterator[ExportRow]:
     """The user's members matching the list's filters, one tuple per member in the order of
     EXPORT_COLUMNS, with text a spreadsheet would run as a formula neutralised."""
-    members = members_search(user=user, filters=filters).values_list(
+    members = members_search(
+        user=user, filters=filters, action=Action.MEMBER_EXPORT
+    ).values_list(
         "full_name", "name_local", "phone", "whatsapp_number", "email", "gender", "birth_year",
         "epic", "booth__code", "booth__name", "status",
         Case(

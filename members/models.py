@@ -163,7 +163,10 @@ class Member(models.Model):
         constraints = [models.UniqueConstraint(fields=["phone"], name="member_phone_unique")]
 
     def __str__(self) -> str:
-        return f"{self.full_name} ({self.phone})"
+        # Shown in the admin's log and audit rows: never the full number.
+        from cadreconnect.privacy import mask_phone
+
+        return f"{self.full_name} ({mask_phone(self.phone)})"
 
     @property
     def is_verified(self) -> bool:

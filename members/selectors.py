@@ -63,6 +63,14 @@ def members_visible_to(user: User) -> QuerySet[Member]:
     return Member.objects.filter(scope_q(user_scope(user)))
 
 
+def members_for_action(user: User, action: str) -> QuerySet[Member]:
+    """Members on whom the user may take an action of the permission table (an export, an
+    import's matching by phone): those in the subtrees where a role of theirs allows it."""
+    from cadreconnect.permissions import action_scope
+
+    return Member.objects.filter(scope_q(action_scope(user, action)))
+
+
 def member_get_for_user(*, user: User, pk: int) -> Member:
     try:
         return members_visible_to(user).select_related("booth", "state", "recruited_by").get(pk=pk)
@@ -81,12 +89,13 @@ class MemberFilters:
 
 
 def members_search(
-    *, user: User, filters: MemberFilters, name_index: bool = True
+    *, user: User, filters: MemberFilters, name_index: bool = True, action: str | None = None
 ) -> QuerySet[Member]:
     """The user's members narrowed by a free-text query (a name in any script, a phone in any
     written form, a voter id), status, verification and a group subtree. With `name_index`
-    False, PostgreSQL checks names member by member instead of through their index."""
-    members = members_visible_to(user)
+    False, PostgreSQL checks names member by member instead of through their index. With an
+    `action`, only the members on whom the user may take it (an export)."""
+    members = members_visible_to(user) if action is None else members_for_action(user, action)
     query = filters.query.strip()[:100]
     if query:
         members = members.filter(_query_q(query, name_index=name_index))

@@ -11,7 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
+from cadreconnect.permissions import Action
 from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
@@ -36,8 +38,7 @@ def _booth_location(booth: Group) -> tuple[int, Group | None]:
 def _check_booth(actor: User, booth: Group) -> None:
     if booth.kind != Kind.BOOTH:
         raise ApplicationError(f"{booth.name} is not a polling booth; choose the member's booth.")
-    if not group_selectors.user_scope(actor).contains(booth):
-        raise ApplicationError("That booth is not in your area.")
+    permissions.require(actor, Action.MEMBER_WRITE, booth)
     if not booth.is_active:
         raise ApplicationError(f"{booth.name} is deactivated; choose an active booth.")
 
@@ -80,6 +81,7 @@ def member_create(*, actor: User, **fields: Any) -> Member:
 
 
 def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
+    permissions.require(actor, Action.MEMBER_WRITE, member.booth)
     cleaned = _clean_fields({**{name: getattr(member, name) for name in EDITABLE_FIELDS}, **fields})
     if cleaned["booth"].pk != member.booth_id:
         _check_booth(actor, cleaned["booth"])
@@ -135,10 +137,20 @@ def _save_unique_phone(member: Member) -> None:
         raise
 
 
+def member_reveal(*, actor: User, member: Member, via: str) -> None:
+    """Record that the actor saw the member's full phone and voter id (the detail page's
+    "show", the edit form). The audit row holds no number, only who saw whose."""
+    permissions.require(actor, Action.CONTACT_SEE, member.booth)
+    audit_record(actor=actor, action="member.reveal", target=member, data={"via": via})
+
+
 def consent_grant(
     *, actor: User | None, member: Member, purpose: str, source: str, notice_version: str
 ) -> Consent:
-    """Record consent for a purpose; a live consent for it stays as it is."""
+    """Record consent for a purpose; a live consent for it stays as it is. `actor` None is the
+    member themselves (the member app) or the system."""
+    if actor is not None:
+        permissions.require(actor, Action.MEMBER_WRITE, member.booth)
     if purpose not in Consent.Purpose.values:
         raise ApplicationError(f"Unknown purpose {purpose!r}.")
     if source not in Consent.Source.values:
@@ -166,6 +178,8 @@ def consent_grant(
 
 def consent_withdraw(*, actor: User | None, member: Member, purpose: str) -> int:
     """Withdraw the live consent for a purpose; from now on the member is not messaged on it."""
+    if actor is not None:
+        permissions.require(actor, Action.MEMBER_WRITE, member.booth)
     with transaction.atomic():
         withdrawn = Consent.objects.filter(
             member=member, purpose=purpose, withdrawn_at__isnull=True
@@ -177,6 +191,9 @@ def consent_withdraw(*, actor: User | None, member: Member, purpose: str) -> int
 
 
 def membership_add(*, actor: User | None, member: Member, group: Group, role: str) -> Membership:
+    if actor is not None:
+        permissions.require(actor, Action.MEMBER_WRITE, member.booth)
+        permissions.require(actor, Action.MEMBER_WRITE, group)
     if role not in Membership.Role.values:
         raise ApplicationError(f"Unknown role {role!r}.")
     with transaction.atomic():
@@ -195,6 +212,9 @@ def post_assign(
     *, actor: User | None, member: Member, group: Group, office: str,
     starts_on: datetime.date | None = None, title: str = "",
 ) -> Post:  # fmt: skip
+    if actor is not None:
+        permissions.require(actor, Action.MEMBER_WRITE, member.booth)
+        permissions.require(actor, Action.MEMBER_WRITE, group)
     if office not in Post.Office.values:
         raise ApplicationError(f"Unknown office {office!r}.")
     with transaction.atomic():
@@ -209,6 +229,8 @@ def post_assign(
 
 def post_end(*, actor: User | None, post: Post, ends_on: datetime.date | None = None) -> Post:
     """End a term (a handover): the post stays in the member's history."""
+    if actor is not None:
+        permissions.require(actor, Action.MEMBER_WRITE, post.member.booth)
     ends_on = ends_on or timezone.localdate()
     if ends_on < post.starts_on:
         raise ApplicationError("A term cannot end before it starts.")
@@ -229,6 +251,7 @@ def member_import_create(*, actor: User, uploaded) -> MemberImport:
 
     from members import importing
 
+    permissions.require_somewhere(actor, Action.MEMBER_IMPORT)
     limit = settings.MEMBER_IMPORT_MAX_BYTES
     if uploaded.size > limit:
         raise ApplicationError(
@@ -346,6 +369,8 @@ def member_merge(*, actor: User, source: Member, survivor: Member) -> Member:
     The survivor's empty fields are filled from the source; the audit event keeps who the
     source was, since its row is gone.
     """
+    permissions.require(actor, Action.MEMBER_MERGE, source.booth)
+    permissions.require(actor, Action.MEMBER_MERGE, survivor.booth)
     if source.pk == survivor.pk:
         raise ApplicationError("A member cannot be merged into themselves.")
     visible = selectors.members_visible_to(actor)

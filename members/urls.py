@@ -18,6 +18,7 @@ urlpatterns = [
     path("duplicates/merge/", views.member_merge, name="merge"),
     path("<int:pk>/", views.member_detail, name="detail"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
+    path("<int:pk>/reveal/", views.member_reveal, name="reveal"),
     path("<int:pk>/consents/", views.consent_grant, name="consent_grant"),
     path(
         "<int:pk>/consents/<str:purpose>/withdraw/", views.consent_withdraw, name="consent_withdraw"

@@ -7,10 +7,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
+from cadreconnect.permissions import Action
 from members import exports, selectors, services
 from members.forms import ConsentForm, MemberFilterForm, MemberForm, MemberMergeForm
 from members.models import Consent
+from cadreconnect.privacy import mask_phone
 from members.validation import phone_display
 
 MEMBERS_PER_PAGE = 50
@@ -58,6 +61,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def member_export_csv(request: HttpRequest) -> HttpResponse:
     """The list as filtered, as CSV, streamed from the database."""
+    permissions.require_somewhere(request.user, Action.MEMBER_EXPORT)
     form, filters = _list_filters(request)
     if form.errors:
         return _back_to_the_list(request)
@@ -72,6 +76,7 @@ def member_export_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def member_export_xlsx(request: HttpRequest) -> HttpResponse:
     """The list as filtered, as an Excel workbook built in a temporary file, then streamed."""
+    permissions.require_somewhere(request.user, Action.MEMBER_EXPORT)
     form, filters = _list_filters(request)
     if form.errors:
         return _back_to_the_list(request)
@@ -101,12 +106,15 @@ def member_duplicates(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def member_merge(request: HttpRequest) -> HttpResponse:
+    permissions.require_somewhere(request.user, Action.MEMBER_MERGE)
     form = MemberMergeForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose which of the two members to keep."))
         return redirect("members:duplicates")
     survivor = selectors.member_get_for_user(user=request.user, pk=form.cleaned_data["survivor"])
     source = selectors.member_get_for_user(user=request.user, pk=form.source_pk)
+    permissions.require(request.user, Action.MEMBER_MERGE, survivor.booth)
+    permissions.require(request.user, Action.MEMBER_MERGE, source.booth)
     try:
         services.member_merge(actor=request.user, source=source, survivor=survivor)
     except ApplicationError as error:
@@ -123,17 +131,32 @@ def member_merge(request: HttpRequest) -> HttpResponse:
 @require_GET
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     member = selectors.member_get_for_user(user=request.user, pk=pk)
+    return _detail_page(request, member, revealed=False)
+
+
+@require_POST
+def member_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The detail page with the full phone, WhatsApp number and voter id: an audited action
+    of leads and organisers."""
+    member = selectors.member_get_for_user(user=request.user, pk=pk)
+    services.member_reveal(actor=request.user, member=member, via="detail")
+    return _detail_page(request, member, revealed=True)
+
+
+def _detail_page(request: HttpRequest, member, *, revealed: bool) -> HttpResponse:
     visible = selectors.members_visible_to(request.user)
     chain = selectors.member_referral_chain_up(member=member)
     # Only recruiters the user may see are shown (the chain can leave their area).
     shown = set(visible.filter(pk__in=[m.pk for m in chain]).values_list("pk", flat=True))
+    show = phone_display if revealed else mask_phone
     return render(
         request,
         "members/detail.html",
         {
             "member": member,
-            "phone": phone_display(member.phone),
-            "whatsapp": phone_display(member.whatsapp_number),
+            "revealed": revealed,
+            "phone": show(member.phone),
+            "whatsapp": show(member.whatsapp_number),
             "consents": selectors.member_consents(member=member),
             "memberships": member.memberships.select_related("group"),
             "posts": member.posts.select_related("group"),
@@ -141,12 +164,17 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "recruits": visible.filter(recruited_by=member).order_by("full_name")[:50],
             "same_epic": visible.filter(pk__in=selectors.members_with_same_epic(member=member)),
             "consent_form": ConsentForm(),
+            "may_write": permissions.user_may(request.user, Action.MEMBER_WRITE, member.booth),
+            "may_see_contact": permissions.user_may(
+                request.user, Action.CONTACT_SEE, member.booth
+            ),
         },
     )
 
 
 @require_http_methods(["GET", "POST"])
 def member_create(request: HttpRequest) -> HttpResponse:
+    permissions.require_somewhere(request.user, Action.MEMBER_WRITE)
     form = MemberForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -162,6 +190,10 @@ def member_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = selectors.member_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, Action.MEMBER_WRITE, member.booth)
+    if request.method == "GET":
+        # The form holds the full phone: opening it is a reveal.
+        services.member_reveal(actor=request.user, member=member, via="edit")
     initial = {
         "full_name": member.full_name, "name_local": member.name_local, "phone": member.phone,
         "whatsapp_number": member.whatsapp_number, "email": member.email,
@@ -193,6 +225,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def consent_grant(request: HttpRequest, pk: int) -> HttpResponse:
     member = selectors.member_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, Action.MEMBER_WRITE, member.booth)
     form = ConsentForm(request.POST)
     if form.is_valid():
         services.consent_grant(
@@ -208,6 +241,7 @@ def consent_grant(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def consent_withdraw(request: HttpRequest, pk: int, purpose: str) -> HttpResponse:
     member = selectors.member_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, Action.MEMBER_WRITE, member.booth)
     if purpose not in Consent.Purpose.values:
         messages.error(request, _("Unknown purpose."))
     elif services.consent_withdraw(actor=request.user, member=member, purpose=purpose):
@@ -223,6 +257,7 @@ def _import_for_user(request: HttpRequest, pk: int):
 
     from members.models import MemberImport
 
+    permissions.require_somewhere(request.user, Action.MEMBER_IMPORT)
     imports = MemberImport.objects.all()
     if not request.user.is_superuser:
         imports = imports.filter(created_by=request.user)
@@ -236,6 +271,7 @@ def _import_for_user(request: HttpRequest, pk: int):
 def import_upload(request: HttpRequest) -> HttpResponse:
     from members.forms import ImportUploadForm
 
+    permissions.require_somewhere(request.user, Action.MEMBER_IMPORT)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
