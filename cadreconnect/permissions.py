@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cadreconnect.exceptions import ApplicationError
-from groups.models import Assignment, Group, Kind, Role
+from groups.models import Group, Kind, Role
 from groups.selectors import Scope, scope_of, user_assignment_nodes, user_scope
 
 
@@ -77,8 +77,7 @@ class Forbidden(ApplicationError, PermissionDenied):
         needed = ", ".join(str(role.label).lower() for role in roles_for(action))
         if group is not None:
             message = gettext(
-                "To %(action)s in %(group)s you need one of these roles there or above: "
-                "%(roles)s."
+                "To %(action)s in %(group)s you need one of these roles there or above: %(roles)s."
             ) % {"action": action.label, "group": group.name, "roles": needed}
         else:
             message = gettext("To %(action)s you need one of these roles: %(roles)s.") % {

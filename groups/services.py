@@ -21,7 +21,6 @@ from cadreconnect.services import audit_record
 from groups import selectors, tree
 from groups.models import TREE_ROOT_KINDS, Assignment, Group, Kind, Role
 
-
 # Refusals come from the one permission table (403 inside the user's area, 404 outside it).
 PermissionDenied = Forbidden
 

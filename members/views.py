@@ -10,10 +10,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action
+from cadreconnect.privacy import mask_phone
 from members import exports, selectors, services
 from members.forms import ConsentForm, MemberFilterForm, MemberForm, MemberMergeForm
 from members.models import Consent
-from cadreconnect.privacy import mask_phone
 from members.validation import phone_display
 
 MEMBERS_PER_PAGE = 50
@@ -165,9 +165,7 @@ def _detail_page(request: HttpRequest, member, *, revealed: bool) -> HttpRespons
             "same_epic": visible.filter(pk__in=selectors.members_with_same_epic(member=member)),
             "consent_form": ConsentForm(),
             "may_write": permissions.user_may(request.user, Action.MEMBER_WRITE, member.booth),
-            "may_see_contact": permissions.user_may(
-                request.user, Action.CONTACT_SEE, member.booth
-            ),
+            "may_see_contact": permissions.user_may(request.user, Action.CONTACT_SEE, member.booth),
         },
     )
 
