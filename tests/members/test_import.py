@@ -305,10 +305,10 @@ def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
 ):
     """A batch that fails to write (here the third) fails the import with a message; what
     was written is whole batches, with counts that match it."""
-    from members import importing
+    from members.importing import writing
 
     settings.MEMBER_IMPORT_BATCH_SIZE = 5
-    write_members = importing.write_members
+    write_members = writing.write_members
     calls = []
 
     def third_batch_fails(rows, **options):
@@ -317,7 +317,7 @@ def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
             raise RuntimeError("the database went away")
         return write_members(rows, **options)
 
-    monkeypatch.setattr(importing, "write_members", third_batch_fails)
+    monkeypatch.setattr(writing, "write_members", third_batch_fails)
     booths = [booth.code for booth in tree.mandrem_booths]
     rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], ""] for n in range(40)]
     upload(naveen_client, csv_bytes(rows))
