@@ -24,7 +24,9 @@ from members.importing.checking import (
     CheckedRow,
     RowChecker,
     RowProblem,
+    column_label,
     guess_mapping,
+    missing_targets,
 )
 from members.importing.reading import (
     ImportFileError,
@@ -38,6 +40,7 @@ from members.importing.writing import BatchWriters, write_members
 
 __all__ = [
     "MEMBER_COLUMNS", "REQUIRED_TARGETS", "TARGETS", "BatchWriters", "BoothLookup",
-    "CheckedRow", "ImportFileError", "RowChecker", "RowProblem", "count_rows", "file_headers",
-    "guess_mapping", "member_import_rows", "read_rows", "sniff_kind", "write_members",
+    "CheckedRow", "ImportFileError", "RowChecker", "RowProblem", "column_label", "count_rows",
+    "file_headers", "guess_mapping", "member_import_rows", "missing_targets", "read_rows",
+    "sniff_kind", "write_members",
 ]  # fmt: skip

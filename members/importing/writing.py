@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from django.db import connection, connections, transaction
 from django.db.models import F
 
+from groups.selectors import Scope
 from members.importing import sql
 from members.importing.checking import CheckedRow
 from members.models import MemberImport
 
 PROGRESS_FIELDS = ("rows_processed", "created_count", "updated_count", "skipped_count",
-                   "rejected_count")  # fmt: skip
+                   "rejected_count", "warning_count")  # fmt: skip
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Progress:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    warnings: int = 0  # rows landed with a field left empty
 
     def members_found(self, *, created: int, existing: int, update: bool) -> None:
         """Members the batch created, and those it met already there: updated or kept as
@@ -39,7 +41,8 @@ class Progress:
 
     def record(self, member_import: MemberImport) -> None:
         """Add to the import's counts in the database (within the batch's transaction)."""
-        values = (self.rows, self.created, self.updated, self.skipped, self.rejected)
+        values = (self.rows, self.created, self.updated, self.skipped, self.rejected,
+                  self.warnings)  # fmt: skip
         MemberImport.objects.filter(pk=member_import.pk).update(**{
             name: F(name) + value for name, value in zip(PROGRESS_FIELDS, values, strict=True)
         })  # fmt: skip
@@ -63,8 +66,9 @@ class BatchWriters:
     runs) each batch is written at once, in the caller's thread.
     """
 
-    def __init__(self, member_import: MemberImport, *, threads: int) -> None:
+    def __init__(self, member_import: MemberImport, *, threads: int, area: Scope) -> None:
         self.member_import = member_import
+        self.area = area
         self.update = member_import.policy == MemberImport.Policy.UPDATE
         self.notice_version = member_import.notice_version or "import"
         self.error: BaseException | None = None
@@ -110,15 +114,23 @@ class BatchWriters:
         with transaction.atomic():
             if batch.checked:
                 created, existing = write_members(
-                    batch.checked, update=self.update, notice_version=self.notice_version
-                )
+                    batch.checked, update=self.update, notice_version=self.notice_version,
+                    member_import_id=self.member_import.pk, area=self.area,
+                )  # fmt: skip
                 batch.progress.members_found(created=created, existing=existing, update=self.update)
             batch.progress.record(self.member_import)
 
 
-def write_members(rows: list[CheckedRow], *, update: bool, notice_version: str) -> tuple[int, int]:
-    """One batch (distinct phones): members upserted by phone, then the consents the file
-    gives. Returns (members created, members that were there already)."""
-    if connection.vendor == "postgresql":
-        return sql.upsert_postgresql(rows, update=update, notice_version=notice_version)
-    return sql.upsert_batched(rows, update=update, notice_version=notice_version)
+def write_members(
+    rows: list[CheckedRow], *, update: bool, notice_version: str, member_import_id: int | None,
+    area: Scope,
+) -> tuple[int, int]:  # fmt: skip
+    """One batch (distinct phones, none of a member outside `area`: the check refused those):
+    members upserted by phone, then the consents the file gives to the members the batch
+    created or (policy "update") changed; a member kept as it was ("skip") gets nothing, not
+    even a consent. Each member written is marked with the import (`last_import`). An
+    existing member outside `area` (registered there since the check) is never changed.
+    Returns (members created, members that were there already)."""
+    upsert = sql.upsert_postgresql if connection.vendor == "postgresql" else sql.upsert_batched
+    return upsert(rows, update=update, notice_version=notice_version,
+                  member_import_id=member_import_id, area=area)  # fmt: skip
