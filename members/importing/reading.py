@@ -11,6 +11,7 @@ every shared string at once and trusts the sheet's <dimension>, which a hostile 
 
 from __future__ import annotations
 
+import array
 import codecs
 import contextlib
 import csv
@@ -419,10 +420,30 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
 
 
-def _shared_strings(path: Path, info: zipfile.ZipInfo | None, limits: Limits) -> list[str]:
+class _SharedStrings:
+    """The workbook's shared strings, held as UTF-8 in one buffer with their offsets: about
+    the size of their text, where a list of str would take 60 bytes more for each (millions
+    of short strings: hundreds of MB)."""
+
+    def __init__(self) -> None:
+        self.text = bytearray()
+        self.ends = array.array("I")
+
+    def append(self, value: str) -> None:
+        self.text += value.encode()
+        self.ends.append(len(self.text))
+
+    def __getitem__(self, index: int) -> str:
+        if index < 0:
+            raise IndexError(index)
+        start = self.ends[index - 1] if index else 0
+        return self.text[start : self.ends[index]].decode()
+
+
+def _shared_strings(path: Path, info: zipfile.ZipInfo | None, limits: Limits) -> _SharedStrings:
+    strings = _SharedStrings()
     if info is None:
-        return []
-    strings: list[str] = []
+        return strings
     state = {"depth_phonetic": 0, "collecting": False, "length": 0}
     parts: list[str] = []
     cap = limits.cell_chars + 1
