@@ -236,7 +236,10 @@ MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES = env_int_between(
     "MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES", default=512 * 1024 * 1024, low=1024, high=1 << 40
 )
 MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES = env_int_between(
-    "MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES", default=64 * 1024 * 1024, low=1024, high=(1 << 32) - 1
+    "MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES",
+    default=64 * 1024 * 1024,
+    low=1024,
+    high=(1 << 32) - 1,  # offsets into the texts are 32-bit
 )
 MEMBER_IMPORT_XLSX_MAX_RATIO = env_int_between(
     "MEMBER_IMPORT_XLSX_MAX_RATIO", default=100, low=2, high=100_000

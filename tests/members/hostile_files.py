@@ -24,7 +24,9 @@ RELATIONS = (
     b'http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
     b'Target="sharedStrings.xml"/></Relationships>'
 )
-SHEET_START = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+SHEET_START = (
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
 SHEET_END = b"</sheetData></worksheet>"
 
 
@@ -57,7 +59,9 @@ def repeated_part(name: str, prefix: bytes, chunk: bytes, count: int, suffix: by
     return Part(name, packed, len(prefix) + len(chunk) * count + len(suffix), crc)
 
 
-def write_zip(path: Path, parts: list[Part], *, declared_sizes: dict[str, int] | None = None) -> Path:
+def write_zip(
+    path: Path, parts: list[Part], *, declared_sizes: dict[str, int] | None = None
+) -> Path:
     """A zip archive of deflated parts; `declared_sizes` makes the headers lie."""
     declared_sizes = declared_sizes or {}
     directory = b""
