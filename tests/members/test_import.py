@@ -343,11 +343,13 @@ def test_an_interrupted_import_leaves_whole_batches_only(client, naveen, tree,
     assert Consent.objects.count() == written
 
 
-def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
+def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_finishes_it(
     naveen_client, tree, celery_worker, settings, monkeypatch
 ):
-    """A batch that fails to write (here the third) fails the import with a message; what
-    was written is whole batches, with counts that match it."""
+    """A batch that fails to write (here the third) rolls back whole and fails the import with
+    a message and an audit event saying how much was written; running it again from its page
+    writes the rest, with no duplicates."""
+    from cadreconnect.models import AuditEvent
     from members.importing import writing
 
     settings.MEMBER_IMPORT_BATCH_SIZE = 5
@@ -357,12 +359,13 @@ def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
     def third_batch_fails(rows, **options):
         calls.append(len(rows))
         if len(calls) == 3:
+            write_members(rows, **options)  # written, then the batch fails: rolled back
             raise RuntimeError("the database went away")
         return write_members(rows, **options)
 
     monkeypatch.setattr(writing, "write_members", third_batch_fails)
     booths = [booth.code for booth in tree.mandrem_booths]
-    rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], ""] for n in range(40)]
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], "yes"] for n in range(40)]
     upload(naveen_client, csv_bytes(rows))
     checked = check_and_import(naveen_client, MemberImport.objects.get())
 
@@ -374,5 +377,111 @@ def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
     written = Member.objects.count()
     assert written % 5 == 0 and written < 40
     assert written == failed.rows_processed == failed.created_count
+    assert Consent.objects.count() == written
+    event = AuditEvent.objects.get(action="member_import.fail", target_id=str(checked.pk))
+    assert (event.data["rows_written"], event.data["code"]) == (written, "import_stopped")
     page = naveen_client.get(f"/members/import/{checked.pk}/").content.decode()
-    assert "The import stopped" in page
+    assert "The import stopped" in page and "Run the import again to finish it" in page
+
+    monkeypatch.setattr(writing, "write_members", write_members)
+    done = run(naveen_client, failed)
+
+    assert Member.objects.count() == 40 == done.created_count + done.skipped_count
+    assert done.skipped_count == written
+    assert Consent.objects.count() == 40
+    assert set(Member.objects.values_list("last_import_id", flat=True)) == {checked.pk}
+
+
+def test_a_nul_byte_after_the_first_64_kb_is_a_problem_the_check_finds(
+    naveen_client, tree, celery_worker
+):
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(3000)]
+    rows[2500][0] = "Member\x00 Nul"
+    rows[2600][1] = "local\x07bell"
+    data = csv_bytes(rows)
+    assert data.index(b"\x00") > 64 * 1024
+    upload(naveen_client, data)
+
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+
+    assert [(p["row"], p["column"], p["code"], p["severity"]) for p in checked.problems] == [
+        (2502, "full_name", "control_character", "error"),
+        (2602, "name_local", "control_character", "warning"),
+    ]
+    assert (checked.created_count, checked.rejected_count) == (2999, 1)
+    done = run(naveen_client, checked)
+    assert done.created_count == Member.objects.count() == 2999
+    assert Member.objects.get(phone="+919800002600").name_local == ""
+
+
+def test_a_file_without_booths_imports_with_a_booth_for_the_whole_file(
+    naveen_client, tree, celery_worker
+):
+    upload(naveen_client, csv_bytes([["Ravi Naik", "9811111111"], ["Meena", "9822222222"]],
+                                    header=["Name", "Mobile"]))  # fmt: skip
+    member_import = MemberImport.objects.get()
+    url = f"/members/import/{member_import.pk}/columns/"
+
+    response = naveen_client.post(
+        url,
+        {
+            "column_full_name": "0",
+            "column_phone": "1",
+            "policy": "skip",
+            "default_booth": "s05-ac-001-b-0002",
+        },
+    )
+    assert response.status_code == 302
+    wait_until(lambda: MemberImport.objects.get(pk=member_import.pk).status == "checked")
+    run(naveen_client, MemberImport.objects.get(pk=member_import.pk))
+
+    assert set(Member.objects.values_list("booth", flat=True)) == {tree.mandrem_booths[1].pk}
+
+
+def test_rows_without_a_booth_take_the_booth_for_the_whole_file(naveen_client, tree,
+                                                                celery_worker):  # fmt: skip
+    rows = [["Ravi Naik", "", "9811111111", "", "", ""],
+            ["Meena", "", "9822222222", "", "S05-AC-001-B-0003", ""]]  # fmt: skip
+    upload(naveen_client, csv_bytes(rows))
+    member_import = MemberImport.objects.get()
+    member_import.default_booth = tree.mandrem_booths[1]
+    member_import.save()
+
+    run(naveen_client, check_and_import(naveen_client, member_import))
+
+    assert sorted(Member.objects.values_list("full_name", "booth")) == [
+        ("Meena", tree.mandrem_booths[2].pk), ("Ravi Naik", tree.mandrem_booths[1].pk)
+    ]  # fmt: skip
+
+
+def test_import_the_valid_rows_is_not_offered_when_no_row_is_valid(naveen_client, tree,
+                                                                    celery_worker):  # fmt: skip
+    upload(naveen_client, csv_bytes([["Bad Phone", "", "12345", "", "S05-AC-001-B-0001", ""]]))
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+
+    page = naveen_client.get(f"/members/import/{checked.pk}/").content.decode()
+    naveen_client.post(f"/members/import/{checked.pk}/run/")
+
+    assert "Import the valid rows" not in page
+    assert "No row of the file can be imported" in page
+    assert MemberImport.objects.get(pk=checked.pk).status == "checked"
+    assert not Member.objects.exists()
+
+
+def test_the_wizard_and_its_row_problems_speak_hindi(client, naveen, tree, celery_worker):
+    client.force_login(naveen)
+    client.cookies["django_language"] = "hi"
+    rows = [["", "", "9811111111", "", "S05-AC-001-B-0001", ""],
+            ["Ravi", "", "9822222222", "", "S05-AC-001-B-0001", "perhaps"]]  # fmt: skip
+    upload(client, csv_bytes(rows))
+    member_import = MemberImport.objects.get()
+    assert member_import.language == "hi"
+
+    mapping = client.get(f"/members/import/{member_import.pk}/columns/").content.decode()
+    checked = check_and_import(client, member_import)
+    page = client.get(f"/members/import/{member_import.pk}/").content.decode()
+
+    assert "पूरी फ़ाइल का बूथ" in mapping
+    messages = {p["code"]: p["message"] for p in checked.problems}
+    assert messages == {"name_missing": "नाम खाली है", "consent_invalid": "हाँ या नहीं में उत्तर दें"}
+    assert "नाम खाली है" in page and "व्हाट्सऐप सहमति" in page
