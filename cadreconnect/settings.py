@@ -208,6 +208,43 @@ MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 
 MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=2000)
 MEMBER_IMPORT_WRITERS = env.int("MEMBER_IMPORT_WRITERS", default=2)
 
+
+def env_int_between(name: str, *, default: int, low: int, high: int) -> int:
+    """A whole number within bounds; anything else stops start-up."""
+    value = env.int(name, default=default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name}={value} is out of range: use {low} to {high}.")
+    return value
+
+
+# What an uploaded member list may hold, checked by the worker as it reads (never trusting
+# what the file says about itself): data rows, columns (the wizard shows one choice per
+# column: a few hundred at most), characters in a cell (a longer one is a row problem); for
+# .xlsx files, the real unpacked bytes of the sheet and of its shared strings (which are held
+# in memory while the sheet is read) and how many times the unpacked data may outgrow the
+# packed (a zip bomb packs a gigabyte into a few megabytes; real sheets pack 5 to 20 times).
+MEMBER_IMPORT_MAX_ROWS = env_int_between(
+    "MEMBER_IMPORT_MAX_ROWS", default=1_048_576, low=1, high=100_000_000
+)
+MEMBER_IMPORT_MAX_COLUMNS = env_int_between(
+    "MEMBER_IMPORT_MAX_COLUMNS", default=200, low=3, high=500
+)
+MEMBER_IMPORT_MAX_CELL_CHARS = env_int_between(
+    "MEMBER_IMPORT_MAX_CELL_CHARS", default=1000, low=200, high=100_000
+)
+MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES = env_int_between(
+    "MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES", default=512 * 1024 * 1024, low=1024, high=1 << 40
+)
+MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES = env_int_between(
+    "MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES",
+    default=64 * 1024 * 1024,
+    low=1024,
+    high=(1 << 32) - 1,  # offsets into the texts are 32-bit
+)
+MEMBER_IMPORT_XLSX_MAX_RATIO = env_int_between(
+    "MEMBER_IMPORT_XLSX_MAX_RATIO", default=100, low=2, high=100_000
+)
+
 # --- E-mail ---------------------------------------------------------------------------------
 
 EMAIL_CONFIG = env.email_url(

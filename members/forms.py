@@ -136,7 +136,8 @@ class ImportUploadForm(forms.Form):
 
 
 class ImportMappingForm(forms.Form):
-    """One choice per field of the register: which column of the file holds it."""
+    """One choice per field of the register: which column of the file holds it; what happens
+    to members already registered; the booth of rows that name none."""
 
     policy = forms.ChoiceField(label=_("Members already registered (same phone)"))
     notice_version = forms.CharField(
@@ -144,22 +145,51 @@ class ImportMappingForm(forms.Form):
         max_length=32,
         required=False,
     )
+    default_booth = GroupCodeField(
+        label=_("Booth for the whole file (code)"),
+        required=False,
+        help_text=_(
+            "Used for every row that names no booth; a file without a booth column needs it."
+        ),
+        widget=forms.TextInput(attrs={"list": "group-suggestions", "autocomplete": "off"}),
+    )
 
-    def __init__(self, *args, headers: list[str], **kwargs) -> None:
-        from members.importing import REQUIRED_TARGETS, TARGETS
+    def __init__(self, *args, headers: list[str], user: User, **kwargs) -> None:
+        from members.importing import REQUIRED_TARGETS, TARGETS, column_label
         from members.models import MemberImport
 
         super().__init__(*args, **kwargs)
         self.fields["policy"].choices = MemberImport.Policy.choices
+        self.fields["default_booth"].user = user
         columns = [("", _("— not in the file —"))] + [
             (str(index), f"{index + 1}: {header or '?'}") for index, header in enumerate(headers)
         ]
         for target in TARGETS:
             self.fields[f"column_{target}"] = forms.ChoiceField(
-                label=target.replace("_", " "),
+                label=column_label(target),
                 choices=columns,
-                required=target in REQUIRED_TARGETS,
+                # The booth may come from the booth for the whole file instead (clean).
+                required=target in REQUIRED_TARGETS and target != "booth",
+                error_messages={"invalid_choice": _("Choose a column from the list.")},
             )
+
+    def clean_default_booth(self):
+        booth = self.cleaned_data["default_booth"]
+        if booth is not None and booth.kind != Kind.BOOTH:
+            raise forms.ValidationError(
+                _("%(name)s is not a polling booth."), params={"name": booth.name}
+            )
+        return booth
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        no_booth = not cleaned.get("column_booth") and not cleaned.get("default_booth")
+        if no_booth and "default_booth" not in self.errors:
+            self.add_error(
+                "column_booth",
+                _("Choose the column of booth codes, or give a booth for the whole file."),
+            )
+        return cleaned
 
     def mapping(self) -> dict[str, int]:
         return {

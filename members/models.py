@@ -120,6 +120,21 @@ class Member(models.Model):
     social_handles = models.JSONField(_("social handles"), default=dict, blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="members")
     notes = models.TextField(_("notes"), blank=True, max_length=5000)
+    # The import that last created or changed the member (written by the import's upsert, in
+    # the same statement: no extra cost per row). No constraint and no index, which every
+    # imported row would pay for; found from the import's side by a scan, which nobody runs
+    # in a hot path. A deleted import leaves the id behind, which is what it was.
+    last_import = models.ForeignKey(
+        "members.MemberImport",
+        verbose_name=_("last changed by the import"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -299,6 +314,7 @@ class MemberImport(models.Model):
     """An uploaded member list going through the wizard: mapped, checked (dry run), imported."""
 
     class Status(models.TextChoices):
+        READING = "reading", _("Reading the file")
         UPLOADED = "uploaded", _("Uploaded")
         CHECKING = "checking", _("Checking")
         CHECKED = "checked", _("Checked")
@@ -321,16 +337,28 @@ class MemberImport(models.Model):
     mapping = models.JSONField(default=dict, blank=True)
     policy = models.CharField(max_length=8, choices=Policy.choices, default=Policy.SKIP)
     notice_version = models.CharField(max_length=32, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READING)
+    # The first rows, read by the worker for the column page (the web request never parses).
+    sample = models.JSONField(default=list, blank=True)
+    # The booth of rows that name none (a booth for the whole file), in the importer's area.
+    default_booth = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The language the importer used: the worker writes problems and the report in it.
+    language = models.CharField(max_length=8, blank=True)
+    # When the file passed its check with the current columns (a run needs one).
+    checked_at = models.DateTimeField(null=True, blank=True)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_processed = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)  # rows landed with a field left empty
     problems = models.JSONField(default=list, blank=True)  # the first problems, for the page
     rejects_file = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=40, blank=True)  # stable, for the API
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -351,3 +379,18 @@ class MemberImport(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in {self.Status.CHECKING, self.Status.IMPORTING}
+
+    @property
+    def valid_rows(self) -> int:
+        """Rows the check found fit to import."""
+        return max(0, self.rows_processed - self.rejected_count)
+
+    @property
+    def may_run(self) -> bool:
+        """Checked with the current columns, with something to import: from the page after
+        the check, and again after a run that failed part-way."""
+        return (
+            self.status in {self.Status.CHECKED, self.Status.FAILED}
+            and self.checked_at is not None
+            and (self.status == self.Status.FAILED or self.valid_rows > 0)
+        )

@@ -8,7 +8,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cadreconnect import permissions
@@ -245,114 +247,241 @@ def post_end(*, actor: User | None, post: Post, ends_on: datetime.date | None = 
 # --- Imports --------------------------------------------------------------------------------
 
 
+def _require_own_import(actor: User, member_import: MemberImport) -> None:
+    """An import is its importer's (and a superuser's): to anyone else it does not exist."""
+    permissions.require_somewhere(actor, Action.MEMBER_IMPORT)
+    if not actor.is_superuser and member_import.created_by_id != actor.pk:
+        raise permissions.OutsideArea("No such import.")
+
+
 def member_import_create(*, actor: User, uploaded) -> MemberImport:
-    """Keep an uploaded member list after checking it is a spreadsheet of allowed size."""
+    """Keep an uploaded member list after checking it is a spreadsheet of allowed size, and
+    queue the reading of its first rows. Here (the web request) the file is only stored and
+    sniffed (its first bytes, a zip's directory); the worker reads it, within the limits."""
     from django.conf import settings
 
     from members import importing
+    from members.tasks import member_import_read
 
     permissions.require_somewhere(actor, Action.MEMBER_IMPORT)
     limit = settings.MEMBER_IMPORT_MAX_BYTES
     if uploaded.size > limit:
         raise ApplicationError(
-            f"The file is {uploaded.size / 1_048_576:.1f} MB; the limit is "
-            f"{limit / 1_048_576:.0f} MB. Split it into smaller files."
+            _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
+            % {"size": f"{uploaded.size / 1_048_576:.1f}", "limit": f"{limit / 1_048_576:.0f}"},
+            code="file_too_large",
         )
-    member_import = MemberImport(created_by=actor, original_name=uploaded.name[:255])
+    member_import = MemberImport(
+        created_by=actor, original_name=uploaded.name[:255], language=get_language() or "",
+        status=MemberImport.Status.READING,
+    )  # fmt: skip
     member_import.file.save(f"{timezone.now():%Y%m%d-%H%M%S}-upload", uploaded, save=False)
     path = Path(member_import.file.path)
     try:
         member_import.file_kind = importing.sniff_kind(path)
-        headers, _sample = importing.file_headers(path, member_import.file_kind)
     except ApplicationError:
         path.unlink(missing_ok=True)
         raise
-    member_import.headers = headers
-    member_import.mapping = importing.guess_mapping(headers)
-    member_import.save()
-    audit_record(actor=actor, action="member_import.upload", target=member_import,
-                 data={"file": member_import.original_name})  # fmt: skip
+    with transaction.atomic():
+        member_import.save()
+        audit_record(actor=actor, action="member_import.upload", target=member_import,
+                     data={"file": member_import.original_name})  # fmt: skip
+        member_import_read.delay_on_commit(member_import.pk)
     return member_import
+
+
+def member_import_read_file(*, import_id: int) -> None:
+    """The worker's first look at an upload: its header and first rows for the column page,
+    read within the limits. A file over a limit (or not a member list) is refused here, with
+    the message shown on the column page, and deleted."""
+    from members import importing
+
+    member_import = MemberImport.objects.filter(pk=import_id).first()
+    if member_import is None or member_import.status != MemberImport.Status.READING:
+        return  # done already (a redelivered message)
+    with translation.override(member_import.language or None):
+        path = Path(member_import.file.path)
+        try:
+            headers, sample = importing.file_headers(path, member_import.file_kind)
+        except ApplicationError as error:
+            path.unlink(missing_ok=True)
+            with transaction.atomic():
+                MemberImport.objects.filter(pk=import_id).update(
+                    status=MemberImport.Status.FAILED, error=error.message,
+                    error_code=error.code, finished_at=timezone.now(),
+                )  # fmt: skip
+                audit_record(actor=member_import.created_by, action="member_import.refuse",
+                             target=member_import, data={"code": error.code})  # fmt: skip
+            return
+    MemberImport.objects.filter(pk=import_id, status=MemberImport.Status.READING).update(
+        status=MemberImport.Status.UPLOADED, headers=headers, sample=sample,
+        mapping=importing.guess_mapping(headers),
+    )  # fmt: skip
 
 
 def member_import_configure(
-    *, member_import: MemberImport, mapping: dict[str, int], policy: str, notice_version: str
-) -> MemberImport:
+    *, actor: User, member_import: MemberImport, mapping: dict[str, int], policy: str,
+    notice_version: str, default_booth: Group | None = None,
+) -> MemberImport:  # fmt: skip
+    """Set the columns, the policy for members already registered and the booth for the
+    whole file (one of the importer's area). Whatever the form sent is checked again here."""
     from members import importing
 
+    _require_own_import(actor, member_import)
     if member_import.is_running:
-        raise ApplicationError("This import is running; wait until it has finished.")
-    missing = [target for target in importing.REQUIRED_TARGETS if target not in mapping]
+        raise ApplicationError(_("This import is running; wait until it has finished."),
+                               code="import_running")  # fmt: skip
+    if member_import.status == MemberImport.Status.READING or not member_import.headers:
+        raise ApplicationError(_("The file has not been read yet."), code="import_not_read")
+    width = len(member_import.headers)
+    if any(
+        target not in importing.TARGETS or not isinstance(index, int) or not 0 <= index < width
+        for target, index in mapping.items()
+    ):
+        raise ApplicationError(_("Choose the columns from the list."), code="mapping_invalid")
+    if policy not in MemberImport.Policy.values:
+        raise ApplicationError(_("Choose what happens to members already registered."),
+                               code="policy_invalid")  # fmt: skip
+    if default_booth is not None:
+        if default_booth.kind != Kind.BOOTH or not default_booth.is_active:
+            raise ApplicationError(
+                _("%(name)s is not an active polling booth.") % {"name": default_booth.name},
+                code="booth_invalid",
+            )
+        permissions.require(actor, Action.MEMBER_IMPORT, default_booth)
+    missing = importing.missing_targets(mapping, default_booth=default_booth is not None)
     if missing:
-        raise ApplicationError(f"Choose a column for: {', '.join(missing)}.")
+        raise ApplicationError(
+            _("Choose a column for: %(fields)s.")
+            % {"fields": ", ".join(importing.column_label(target) for target in missing)},
+            code="column_missing",
+        )
     member_import.mapping = mapping
     member_import.policy = policy
     member_import.notice_version = notice_version.strip()[:32]
-    member_import.save(update_fields=["mapping", "policy", "notice_version"])
+    member_import.default_booth = default_booth
+    member_import.checked_at = None  # the check was of other columns
+    member_import.save(
+        update_fields=["mapping", "policy", "notice_version", "default_booth", "checked_at"]
+    )
     return member_import
 
 
-def member_import_start(*, member_import: MemberImport, dry_run: bool) -> MemberImport:
+def member_import_start(*, actor: User, member_import: MemberImport, dry_run: bool) -> MemberImport:
     """Queue the check (dry run) or the import itself; the claim is a conditional UPDATE, so
-    a double click starts one run."""
+    a double click starts one run. The import runs after a check of the same columns that
+    found rows to import, and again after a run that failed part-way (it finishes it)."""
     from members.tasks import member_import_run
 
-    allowed = (
-        [MemberImport.Status.UPLOADED, MemberImport.Status.CHECKED, MemberImport.Status.FAILED]
-        if dry_run
-        else [MemberImport.Status.CHECKED]
-    )
+    _require_own_import(actor, member_import)
+    member_import.refresh_from_db()
+    if dry_run:
+        claim = MemberImport.objects.filter(
+            pk=member_import.pk,
+            status__in=[MemberImport.Status.UPLOADED, MemberImport.Status.CHECKED,
+                        MemberImport.Status.FAILED],
+        ).exclude(headers=[])  # fmt: skip
+        refused = ApplicationError(_("This import is already running."), code="import_running")
+    else:
+        if member_import.status == MemberImport.Status.CHECKED and not member_import.valid_rows:
+            raise ApplicationError(_("No row of the file can be imported."),
+                                   code="nothing_to_import")  # fmt: skip
+        claim = MemberImport.objects.filter(
+            pk=member_import.pk, checked_at__isnull=False,
+            status__in=[MemberImport.Status.CHECKED, MemberImport.Status.FAILED],
+        )  # fmt: skip
+        refused = ApplicationError(_("Check the file first."), code="import_not_checked")
     target = MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING
+    extra = {"checked_at": None} if dry_run else {}
     with transaction.atomic():
-        claimed = MemberImport.objects.filter(pk=member_import.pk, status__in=allowed).update(
+        claimed = claim.update(
             status=target, rows_processed=0, created_count=0, updated_count=0, skipped_count=0,
-            rejected_count=0, problems=[], error="", started_at=timezone.now(), finished_at=None,
+            rejected_count=0, warning_count=0, problems=[], error="", error_code="",
+            started_at=timezone.now(), finished_at=None, **extra,
         )  # fmt: skip
         if not claimed:
-            raise ApplicationError(
-                "Check the file first." if not dry_run else "This import is already running."
-            )
+            raise refused
         member_import_run.delay_on_commit(member_import.pk, dry_run)
     member_import.refresh_from_db()
     return member_import
 
 
-def member_import_execute(*, import_id: int, dry_run: bool) -> None:
-    """The task's work: count, then check or import, then record the outcome."""
-    from members import importing
+COUNTS = ("rows_processed", "created_count", "updated_count", "skipped_count", "rejected_count",
+          "warning_count")  # fmt: skip
 
-    member_import = MemberImport.objects.select_related("created_by").get(pk=import_id)
+
+def member_import_execute(*, import_id: int, dry_run: bool) -> None:
+    """The task's work: count, then check or import, then record the outcome. Problems and
+    messages are written in the importer's language."""
+    member_import = MemberImport.objects.select_related("created_by", "default_booth").get(
+        pk=import_id
+    )
     running = MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING
     if member_import.status != running:
         return  # already finished (a redelivered message) or never claimed
+    with translation.override(member_import.language or None):
+        _execute(member_import, dry_run=dry_run)
+
+
+def _execute(member_import: MemberImport, *, dry_run: bool) -> None:
+    from members import importing
+
+    import_id = member_import.pk
+    # Counts start again from nothing (a message redelivered after a worker died runs the
+    # whole file again: the members written then are found again, never duplicated).
+    MemberImport.objects.filter(pk=import_id).update(**dict.fromkeys(COUNTS, 0), problems=[])
     try:
+        permissions.require_somewhere(member_import.created_by, Action.MEMBER_IMPORT)
         total = importing.count_rows(Path(member_import.file.path), member_import.file_kind)
-        MemberImport.objects.filter(pk=import_id).update(rows_total=total)
+        if total is not None:
+            MemberImport.objects.filter(pk=import_id).update(rows_total=total)
         importing.member_import_rows(member_import=member_import, dry_run=dry_run)
     except ApplicationError as error:
-        _finish(import_id, MemberImport.Status.FAILED, error=error.message)
+        _fail(member_import, dry_run=dry_run, message=error.message, code=error.code)
         return
     except Exception as error:
-        _finish(
-            import_id,
-            MemberImport.Status.FAILED,
-            error=f"The import stopped ({type(error).__name__}). Batches written so far are "
-            "complete; check the file again and run it to finish.",
-        )
+        _fail(member_import, dry_run=dry_run, code="import_stopped", message=_(
+            "The import stopped (%(error)s). Batches written so far are complete; run it again "
+            "from this page to finish it."
+        ) % {"error": type(error).__name__})  # fmt: skip
         raise
-    _finish(import_id, MemberImport.Status.CHECKED if dry_run else MemberImport.Status.DONE)
+    if dry_run:
+        _finish(import_id, MemberImport.Status.CHECKED, checked_at=timezone.now())
+        return
+    _finish(import_id, MemberImport.Status.DONE)
+    # An import touches many trees: recount them all, set-wise, in one task.
+    from groups.tasks import group_figures_refresh_all
+
+    group_figures_refresh_all.delay()
+    member_import.refresh_from_db()
+    audit_record(actor=member_import.created_by, action="member_import.run",
+                 target=member_import, data=_counts(member_import))  # fmt: skip
+
+
+def _counts(member_import: MemberImport) -> dict[str, int]:
+    return {name: getattr(member_import, name) for name in COUNTS}
+
+
+def _fail(member_import: MemberImport, *, dry_run: bool, message: str, code: str) -> None:
+    """The import ends failed, saying why; the audit keeps how far it got (the rows it wrote:
+    whole batches), which a run started again from its page finishes."""
+    with transaction.atomic():
+        _finish(member_import.pk, MemberImport.Status.FAILED, error=message, error_code=code)
+        member_import.refresh_from_db()
+        audit_record(
+            actor=member_import.created_by, action="member_import.fail", target=member_import,
+            data={"dry_run": dry_run, "code": code, **_counts(member_import),
+                  "rows_written": member_import.created_count + member_import.updated_count},
+        )  # fmt: skip
     if not dry_run:
-        # An import touches many trees: recount them all, set-wise, in one task.
         from groups.tasks import group_figures_refresh_all
 
         group_figures_refresh_all.delay()
-        audit_record(actor=member_import.created_by, action="member_import.run",
-                     target=member_import)  # fmt: skip
 
 
-def _finish(import_id: int, status: str, *, error: str = "") -> None:
+def _finish(import_id: int, status: str, **fields: Any) -> None:
     MemberImport.objects.filter(pk=import_id).update(
-        status=status, error=error, finished_at=timezone.now()
+        status=status, finished_at=timezone.now(), **fields
     )
 
 

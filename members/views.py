@@ -251,12 +251,14 @@ def consent_withdraw(request: HttpRequest, pk: int, purpose: str) -> HttpRespons
 
 
 def _import_for_user(request: HttpRequest, pk: int):
+    """The user's own import (a superuser's: any); 403 for a role that may not import, 404
+    for someone else's."""
     from django.http import Http404
 
     from members.models import MemberImport
 
     permissions.require_somewhere(request.user, Action.MEMBER_IMPORT)
-    imports = MemberImport.objects.all()
+    imports = MemberImport.objects.select_related("default_booth")
     if not request.user.is_superuser:
         imports = imports.filter(created_by=request.user)
     try:
@@ -285,49 +287,82 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
-    from pathlib import Path
+    from django_htmx.http import HttpResponseClientRefresh
 
-    from members import importing
     from members.forms import ImportMappingForm
+    from members.models import MemberImport
 
     member_import = _import_for_user(request, pk)
+    if member_import.status == MemberImport.Status.READING:
+        # The worker reads the first rows: the page asks again every second (htmx) until
+        # they are there.
+        template = "members/_import_reading.html" if request.htmx else "members/import_reading.html"
+        return render(request, template, {"member_import": member_import})
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    if not member_import.headers:  # refused by the worker: the status page says why
+        return redirect("members:import_status", pk=member_import.pk)
     initial = {f"column_{target}": str(index) for target, index in member_import.mapping.items()}
-    initial.update(policy=member_import.policy, notice_version=member_import.notice_version)
-    form = ImportMappingForm(request.POST or None, headers=member_import.headers, initial=initial)
+    initial.update(
+        policy=member_import.policy, notice_version=member_import.notice_version,
+        default_booth=member_import.default_booth.code if member_import.default_booth else "",
+    )  # fmt: skip
+    form = ImportMappingForm(
+        request.POST or None, headers=member_import.headers, user=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.member_import_configure(
-                member_import=member_import, mapping=form.mapping(),
+                actor=request.user, member_import=member_import, mapping=form.mapping(),
                 policy=form.cleaned_data["policy"],
                 notice_version=form.cleaned_data["notice_version"],
+                default_booth=form.cleaned_data["default_booth"],
             )  # fmt: skip
-            services.member_import_start(member_import=member_import, dry_run=True)
+            services.member_import_start(actor=request.user, member_import=member_import,
+                                         dry_run=True)  # fmt: skip
         except ApplicationError as error:
             form.add_error(None, error.message)
+        except permissions.OutsideArea:
+            form.add_error("default_booth", _("No active booth with this code in your area."))
         else:
             return redirect("members:import_status", pk=member_import.pk)
-    _headers, sample = importing.file_headers(
-        Path(member_import.file.path), member_import.file_kind
-    )
     return render(
         request,
         "members/import_mapping.html",
-        {"member_import": member_import, "form": form, "sample": sample},
+        {"member_import": member_import, "form": form, "sample": member_import.sample},
     )
+
+
+def _problems_for_page(member_import) -> tuple[list[dict], list[dict]]:
+    """The import's first errors (rows rejected) and warnings (rows landed with a field left
+    empty), with the columns named in the reader's language."""
+    from members.importing import column_label
+
+    errors, warnings = [], []
+    for problem in member_import.problems[:400]:
+        shown = {**problem, "label": column_label(problem.get("column", ""))}
+        (warnings if problem.get("severity") == "warning" else errors).append(shown)
+    return errors[:100], warnings[:100]
 
 
 @require_GET
 def import_status(request: HttpRequest, pk: int) -> HttpResponse:
     member_import = _import_for_user(request, pk)
     template = "members/_import_progress.html" if request.htmx else "members/import_status.html"
-    return render(request, template, {"member_import": member_import})
+    errors, warnings = _problems_for_page(member_import)
+    return render(
+        request,
+        template,
+        {"member_import": member_import, "errors": errors, "warnings": warnings},
+    )
 
 
 @require_POST
 def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     member_import = _import_for_user(request, pk)
     try:
-        services.member_import_start(member_import=member_import, dry_run=False)
+        services.member_import_start(actor=request.user, member_import=member_import,
+                                     dry_run=False)  # fmt: skip
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("members:import_status", pk=member_import.pk)
@@ -344,6 +379,8 @@ def import_rejects(request: HttpRequest, pk: int):
     if not member_import.rejects_file:
         raise Http404("No report yet.")
     path = Path(settings.MEDIA_ROOT) / member_import.rejects_file
+    if not path.exists():
+        raise Http404("No report yet.")
     return FileResponse(
         path.open("rb"), as_attachment=True, filename=f"rejected-rows-{member_import.pk}.csv",
         content_type="text/csv; charset=utf-8",

@@ -23,10 +23,14 @@ def csv_bytes(rows: list[list[str]], *, bom: bool = False, header=HEADER) -> byt
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")
 
 
-def upload(client, data: bytes, name: str = "members.csv"):
+def upload(client, data: bytes, name: str = "members.csv", *, wait: bool = True):
+    """Upload a file and, when it was taken, wait until the worker has read its first rows."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post("/members/import/", {"file": SimpleUploadedFile(name, data)})
+    response = client.post("/members/import/", {"file": SimpleUploadedFile(name, data)})
+    if wait and response.status_code == 302:
+        wait_until(lambda: MemberImport.objects.filter(status="reading").count() == 0)
+    return response
 
 
 def check_and_import(client, member_import: MemberImport, *, policy: str = "skip") -> MemberImport:
@@ -68,6 +72,7 @@ def test_clean_file_is_checked_then_imported(naveen_client, tree, celery_worker)
     checked = check_and_import(naveen_client, member_import)
 
     assert (checked.rows_total, checked.created_count, checked.rejected_count) == (3, 3, 0)
+    assert member_import.sample[0][0] == "Ravi Naik"  # read by the worker for the column page
     assert not Member.objects.exists()  # the check writes nothing
     page = naveen_client.get(f"/members/import/{member_import.pk}/").content.decode()
     assert "Import the valid rows" in page
@@ -97,7 +102,9 @@ def test_bom_and_devanagari_survive_and_are_searchable(naveen_client, tree, cele
     assert [member.full_name for member in page.context["page"].members] == ["सुनीता देबबर्मा"]
 
 
-def test_bad_rows_are_reported_by_row_and_valid_rows_land(naveen_client, tree, celery_worker):
+def test_bad_rows_are_rejected_bad_optional_fields_left_empty_and_both_reported(
+    naveen_client, tree, celery_worker
+):
     rows = [
         ["Good One", "", "9811111111", "", "S05-AC-001-B-0001", "yes"],
         ["Bad Phone", "", "12345", "", "S05-AC-001-B-0001", ""],
@@ -107,28 +114,41 @@ def test_bad_rows_are_reported_by_row_and_valid_rows_land(naveen_client, tree, c
         ["Twice", "", "098111 11111", "", "S05-AC-001-B-0002", ""],
         ["Maybe", "", "9855555555", "", "S05-AC-001-B-0002", "perhaps"],
         ['=HYPERLINK("http://evil")', "", "9866666666", "", "S05-AC-001-B-0003", ""],
+        ['=HYPERLINK("http://evil","x")', "", "123", "", "S05-AC-001-B-0003", ""],
     ]
     upload(naveen_client, csv_bytes(rows))
     member_import = MemberImport.objects.get()
 
     checked = check_and_import(naveen_client, member_import)
 
-    problems = {(p["row"], p["column"]) for p in checked.problems}
-    assert problems == {(3, "phone"), (4, "booth"), (5, "full_name"), (6, "epic"),
-                        (7, "phone"), (8, "consent_whatsapp")}  # fmt: skip
-    assert checked.rejected_count == 6
+    problems = {(p["row"], p["column"], p["severity"]) for p in checked.problems}
+    assert problems == {(3, "phone", "error"), (4, "booth", "error"), (5, "full_name", "error"),
+                        (6, "epic", "warning"), (7, "phone", "error"),
+                        (8, "consent_whatsapp", "warning"), (10, "phone", "error")}  # fmt: skip
+    assert {p["code"] for p in checked.problems} >= {"booth_unknown", "phone_repeated"}
+    assert (checked.rejected_count, checked.warning_count, checked.created_count) == (5, 2, 4)
+    page = naveen_client.get(f"/members/import/{member_import.pk}/").content.decode()
+    assert "Rows imported with a field left empty" in page
     report = naveen_client.get(f"/members/import/{member_import.pk}/rejected.csv")
     lines = b"".join(report.streaming_content).decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("row,column,problem,Name")
-    assert any(line.startswith("4,booth,no active booth S05-AC-021-B-0001 in your area")
+    assert lines[0].startswith("row,column,problem,outcome,Name")
+    assert any(line.startswith("4,Booth code,no active booth S05-AC-021-B-0001 in your area")
                for line in lines)  # fmt: skip
-    assert any(line.startswith("7,phone,the same phone as row 2") for line in lines)
+    assert any(line.startswith("7,Phone,the same phone as row 2,rejected") for line in lines)
+    assert any(line.startswith("6,Voter id (EPIC),") and "imported without this field" in line
+               for line in lines)  # fmt: skip
+    # The formula of the rejected row is inert text in the report.
+    rejected = next(line for line in lines if line.startswith("10,"))
+    assert "'=HYPERLINK" in rejected and ",=HYPERLINK" not in rejected
 
     run(naveen_client, checked)
 
     assert set(Member.objects.values_list("full_name", flat=True)) == {
-        "Good One", "=HYPERLINK(\"http://evil\")"
+        "Good One", "Bad Epic", "Maybe", "=HYPERLINK(\"http://evil\")"
     }  # fmt: skip
+    assert Member.objects.get(full_name="Bad Epic").epic == ""
+    assert not Consent.objects.filter(member__full_name="Maybe").exists()
+    assert set(Member.objects.values_list("last_import_id", flat=True)) == {member_import.pk}
 
 
 def test_existing_members_are_kept_or_updated_by_policy(naveen_client, tree, celery_worker):
@@ -149,7 +169,7 @@ def test_existing_members_are_kept_or_updated_by_policy(naveen_client, tree, cel
     assert (member.full_name, member.booth) == ("New Name", tree.mandrem_booths[1])
 
 
-def test_consent_in_the_file_is_recorded_for_members_kept_as_they_were(
+def test_skip_records_no_consent_for_members_kept_as_they_were_update_does(
     naveen_client, tree, celery_worker
 ):
     first = [["Old Name", "", "9811111111", "", "S05-AC-001-B-0001", ""]]
@@ -162,10 +182,19 @@ def test_consent_in_the_file_is_recorded_for_members_kept_as_they_were(
     kept = run(naveen_client, check_and_import(naveen_client, MemberImport.objects.first()))
 
     assert (kept.created_count, kept.skipped_count) == (1, 1)
-    assert Member.objects.get(phone="+919811111111").full_name == "Old Name"
+    old = Member.objects.get(phone="+919811111111")
+    assert old.full_name == "Old Name" and old.last_import_id != kept.pk
     consents = Consent.objects.filter(purpose="whatsapp", withdrawn_at__isnull=True)
     assert sorted(consents.values_list("member__phone", "source", "notice_version")) == [
-        ("+919811111111", "import", "2026-1"), ("+919822222222", "import", "2026-1")
+        ("+919822222222", "import", "2026-1")
+    ]  # fmt: skip
+
+    upload(naveen_client, csv_bytes(again))
+    updated = run(naveen_client, check_and_import(naveen_client, MemberImport.objects.first(),
+                                                  policy="update"))  # fmt: skip
+    assert Member.objects.get(phone="+919811111111").last_import_id == updated.pk
+    assert sorted(consents.values_list("member__phone", flat=True)) == [
+        "+919811111111", "+919822222222"
     ]  # fmt: skip
 
 
@@ -213,8 +242,9 @@ def test_xlsx_file(naveen_client, tree, celery_worker, tmp_path):
     assert [(p["row"], p["column"]) for p in checked.problems] == [(3, "birth_year")]
     run(naveen_client, checked)
 
-    member = Member.objects.get()
-    assert (member.phone, member.birth_year) == ("+919811111111", 1980)
+    assert sorted(Member.objects.values_list("phone", "birth_year")) == [
+        ("+919811111111", 1980), ("+919822222222", None)  # 1700: left empty, with a warning
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -226,7 +256,6 @@ def test_xlsx_file(naveen_client, tree, celery_worker, tmp_path):
         (b"PK\x03\x04" + b"\x00" * 100, "broken.xlsx", "damaged Excel file"),
         ("naam,फ़ोन\n".encode("utf-16"), "utf16.csv", "This is not a spreadsheet"),
         ("name,phone\nRavi,98\n".encode("latin-1") + b"\xe9\xff", "latin.csv", "not UTF-8"),
-        (b"\n\n\n", "blank.csv", "The first row must name the columns"),
     ],
 )  # fmt: skip
 def test_files_that_are_not_member_lists_are_refused(naveen_client, tree, data, name, message):
@@ -235,6 +264,20 @@ def test_files_that_are_not_member_lists_are_refused(naveen_client, tree, data, 
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not MemberImport.objects.exists()
+
+
+def test_a_file_without_a_header_is_refused_by_the_worker_on_the_column_page(
+    naveen_client, tree, celery_worker
+):
+    upload(naveen_client, b"\n\n\n", name="blank.csv")
+    member_import = MemberImport.objects.get()
+
+    page = naveen_client.get(f"/members/import/{member_import.pk}/columns/", follow=True)
+
+    assert member_import.status == "failed" and member_import.error_code == "no_header"
+    assert "The first row must name the columns" in page.content.decode()
+    assert "Upload another file" in page.content.decode()
+    assert not os.path.exists(member_import.file.path)
 
 
 def test_oversized_file_is_refused_at_the_configured_limit(naveen_client, tree, settings):
@@ -246,7 +289,7 @@ def test_oversized_file_is_refused_at_the_configured_limit(naveen_client, tree, 
     assert not MemberImport.objects.exists()
 
 
-def test_missing_required_column_is_refused(naveen_client, tree):
+def test_missing_required_column_is_refused(naveen_client, tree, celery_worker):
     upload(naveen_client, csv_bytes([["Ravi", "9811111111"]], header=["Name", "Mobile"]))
     member_import = MemberImport.objects.get()
 
@@ -254,11 +297,11 @@ def test_missing_required_column_is_refused(naveen_client, tree):
                                   {"column_full_name": "0", "column_phone": "1",
                                    "policy": "skip"})  # fmt: skip
 
-    assert "This field is required" in response.content.decode()
+    assert "Choose the column of booth codes, or give a booth" in response.content.decode()
     assert MemberImport.objects.get().status == "uploaded"
 
 
-def test_imports_of_other_staff_are_404(client, naveen, sita, tree):
+def test_imports_of_other_staff_are_404(client, naveen, sita, tree, celery_worker):
     client.force_login(naveen)
     upload(client, csv_bytes([["Ravi", "", "9811111111", "", "S05-AC-001-B-0001", ""]]))
     member_import = MemberImport.objects.get()
@@ -300,26 +343,29 @@ def test_an_interrupted_import_leaves_whole_batches_only(client, naveen, tree,
     assert Consent.objects.count() == written
 
 
-def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
+def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_finishes_it(
     naveen_client, tree, celery_worker, settings, monkeypatch
 ):
-    """A batch that fails to write (here the third) fails the import with a message; what
-    was written is whole batches, with counts that match it."""
-    from members import importing
+    """A batch that fails to write (here the third) rolls back whole and fails the import with
+    a message and an audit event saying how much was written; running it again from its page
+    writes the rest, with no duplicates."""
+    from cadreconnect.models import AuditEvent
+    from members.importing import writing
 
     settings.MEMBER_IMPORT_BATCH_SIZE = 5
-    write_members = importing.write_members
+    write_members = writing.write_members
     calls = []
 
     def third_batch_fails(rows, **options):
         calls.append(len(rows))
         if len(calls) == 3:
+            write_members(rows, **options)  # written, then the batch fails: rolled back
             raise RuntimeError("the database went away")
         return write_members(rows, **options)
 
-    monkeypatch.setattr(importing, "write_members", third_batch_fails)
+    monkeypatch.setattr(writing, "write_members", third_batch_fails)
     booths = [booth.code for booth in tree.mandrem_booths]
-    rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], ""] for n in range(40)]
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], "yes"] for n in range(40)]
     upload(naveen_client, csv_bytes(rows))
     checked = check_and_import(naveen_client, MemberImport.objects.get())
 
@@ -331,5 +377,111 @@ def test_a_batch_the_database_refuses_stops_the_import_and_says_so(
     written = Member.objects.count()
     assert written % 5 == 0 and written < 40
     assert written == failed.rows_processed == failed.created_count
+    assert Consent.objects.count() == written
+    event = AuditEvent.objects.get(action="member_import.fail", target_id=str(checked.pk))
+    assert (event.data["rows_written"], event.data["code"]) == (written, "import_stopped")
     page = naveen_client.get(f"/members/import/{checked.pk}/").content.decode()
-    assert "The import stopped" in page
+    assert "The import stopped" in page and "Run the import again to finish it" in page
+
+    monkeypatch.setattr(writing, "write_members", write_members)
+    done = run(naveen_client, failed)
+
+    assert Member.objects.count() == 40 == done.created_count + done.skipped_count
+    assert done.skipped_count == written
+    assert Consent.objects.count() == 40
+    assert set(Member.objects.values_list("last_import_id", flat=True)) == {checked.pk}
+
+
+def test_a_nul_byte_after_the_first_64_kb_is_a_problem_the_check_finds(
+    naveen_client, tree, celery_worker
+):
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(3000)]
+    rows[2500][0] = "Member\x00 Nul"
+    rows[2600][1] = "local\x07bell"
+    data = csv_bytes(rows)
+    assert data.index(b"\x00") > 64 * 1024
+    upload(naveen_client, data)
+
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+
+    assert [(p["row"], p["column"], p["code"], p["severity"]) for p in checked.problems] == [
+        (2502, "full_name", "control_character", "error"),
+        (2602, "name_local", "control_character", "warning"),
+    ]
+    assert (checked.created_count, checked.rejected_count) == (2999, 1)
+    done = run(naveen_client, checked)
+    assert done.created_count == Member.objects.count() == 2999
+    assert Member.objects.get(phone="+919800002600").name_local == ""
+
+
+def test_a_file_without_booths_imports_with_a_booth_for_the_whole_file(
+    naveen_client, tree, celery_worker
+):
+    upload(naveen_client, csv_bytes([["Ravi Naik", "9811111111"], ["Meena", "9822222222"]],
+                                    header=["Name", "Mobile"]))  # fmt: skip
+    member_import = MemberImport.objects.get()
+    url = f"/members/import/{member_import.pk}/columns/"
+
+    response = naveen_client.post(
+        url,
+        {
+            "column_full_name": "0",
+            "column_phone": "1",
+            "policy": "skip",
+            "default_booth": "s05-ac-001-b-0002",
+        },
+    )
+    assert response.status_code == 302
+    wait_until(lambda: MemberImport.objects.get(pk=member_import.pk).status == "checked")
+    run(naveen_client, MemberImport.objects.get(pk=member_import.pk))
+
+    assert set(Member.objects.values_list("booth", flat=True)) == {tree.mandrem_booths[1].pk}
+
+
+def test_rows_without_a_booth_take_the_booth_for_the_whole_file(naveen_client, tree,
+                                                                celery_worker):  # fmt: skip
+    rows = [["Ravi Naik", "", "9811111111", "", "", ""],
+            ["Meena", "", "9822222222", "", "S05-AC-001-B-0003", ""]]  # fmt: skip
+    upload(naveen_client, csv_bytes(rows))
+    member_import = MemberImport.objects.get()
+    member_import.default_booth = tree.mandrem_booths[1]
+    member_import.save()
+
+    run(naveen_client, check_and_import(naveen_client, member_import))
+
+    assert sorted(Member.objects.values_list("full_name", "booth")) == [
+        ("Meena", tree.mandrem_booths[2].pk), ("Ravi Naik", tree.mandrem_booths[1].pk)
+    ]  # fmt: skip
+
+
+def test_import_the_valid_rows_is_not_offered_when_no_row_is_valid(naveen_client, tree,
+                                                                    celery_worker):  # fmt: skip
+    upload(naveen_client, csv_bytes([["Bad Phone", "", "12345", "", "S05-AC-001-B-0001", ""]]))
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+
+    page = naveen_client.get(f"/members/import/{checked.pk}/").content.decode()
+    naveen_client.post(f"/members/import/{checked.pk}/run/")
+
+    assert "Import the valid rows" not in page
+    assert "No row of the file can be imported" in page
+    assert MemberImport.objects.get(pk=checked.pk).status == "checked"
+    assert not Member.objects.exists()
+
+
+def test_the_wizard_and_its_row_problems_speak_hindi(client, naveen, tree, celery_worker):
+    client.force_login(naveen)
+    client.cookies["django_language"] = "hi"
+    rows = [["", "", "9811111111", "", "S05-AC-001-B-0001", ""],
+            ["Ravi", "", "9822222222", "", "S05-AC-001-B-0001", "perhaps"]]  # fmt: skip
+    upload(client, csv_bytes(rows))
+    member_import = MemberImport.objects.get()
+    assert member_import.language == "hi"
+
+    mapping = client.get(f"/members/import/{member_import.pk}/columns/").content.decode()
+    checked = check_and_import(client, member_import)
+    page = client.get(f"/members/import/{member_import.pk}/").content.decode()
+
+    assert "पूरी फ़ाइल का बूथ" in mapping
+    messages = {p["code"]: p["message"] for p in checked.problems}
+    assert messages == {"name_missing": "नाम खाली है", "consent_invalid": "हाँ या नहीं में उत्तर दें"}
+    assert "नाम खाली है" in page and "व्हाट्सऐप सहमति" in page

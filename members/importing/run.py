@@ -1,0 +1,165 @@
+"""An import's run from start to end: read the file, check each batch, write it (or, in a
+dry run, count what it would do), keep the problems and the report of rows with problems."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from cadreconnect.spreadsheets import spreadsheet_safe
+from members.importing.checking import (
+    ERROR,
+    BoothLookup,
+    CheckedRow,
+    RowChecker,
+    RowProblem,
+    column_label,
+    missing_targets,
+)
+from members.importing.reading import ImportFileError, read_rows
+from members.importing.writing import Batch, BatchWriters, Progress
+from members.models import Member, MemberImport
+
+PROBLEMS_KEPT = 200  # of each kind (errors, warnings), for the page
+
+
+def member_import_rows(*, member_import: MemberImport, dry_run: bool) -> MemberImport:
+    """Check (dry run) or import the whole file, batch by batch, recording progress.
+
+    The check and the run go through the same steps (`_check_batch`), so that the run writes
+    every row the check promised. The file is read and checked here while, on PostgreSQL,
+    writer threads (each with its own connection) write the batches already checked: the
+    database and Python work side by side.
+    """
+    path = Path(member_import.file.path)
+    mapping = {target: int(index) for target, index in member_import.mapping.items()}
+    default_booth = member_import.default_booth.code if member_import.default_booth else ""
+    missing = missing_targets(mapping, default_booth=bool(default_booth))
+    if missing:
+        raise ImportFileError(
+            _("Choose a column for: %(fields)s.")
+            % {"fields": ", ".join(column_label(target) for target in missing)},
+            code="column_missing",
+        )
+    checker = RowChecker(mapping, default_booth=default_booth)
+    booths = BoothLookup(user=member_import.created_by)
+    batch_size = max(1, settings.MEMBER_IMPORT_BATCH_SIZE)
+    problems: list[dict] = []
+    rows_total = 0
+    rejects_path = Path(settings.MEDIA_ROOT) / "imports" / f"{member_import.pk}-rejects.csv"
+    rejects_path.parent.mkdir(parents=True, exist_ok=True)
+    threads = settings.MEMBER_IMPORT_WRITERS if connection.vendor == "postgresql" else 0
+    threads = 0 if dry_run else threads
+    with (
+        rejects_path.open("w", encoding="utf-8-sig", newline="") as rejects_file,
+        BatchWriters(member_import, threads=threads, area=booths.scope) as writers,
+    ):
+        rejects = csv.writer(rejects_file)
+        rejects.writerow([spreadsheet_safe(value) for value in [
+            _("row"), _("column"), _("problem"), _("outcome"), *member_import.headers
+        ]])  # fmt: skip
+        for lines in _batches(read_rows(path, member_import.file_kind), batch_size):
+            rows_total += len(lines)
+            known = len(problems)
+            batch = _check_batch(lines, checker, booths, rejects, problems)
+            if dry_run:
+                _count_as_dry_run(batch, update=writers.update)
+                batch.progress.record(member_import)
+            else:
+                writers.write(batch)
+            if len(problems) != known:  # the page shows the first problems while it runs
+                MemberImport.objects.filter(pk=member_import.pk).update(problems=problems)
+    member_import.rejects_file = os.path.relpath(rejects_path, settings.MEDIA_ROOT)
+    member_import.rows_total = rows_total
+    member_import.problems = problems
+    member_import.save(update_fields=["rejects_file", "rows_total", "problems"])
+    return member_import
+
+
+def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    """(line, values) of the non-empty rows after the header, `size` at a time."""
+    next(rows, None)  # the header
+    batch: list[tuple[int, list[str]]] = []
+    for line, values in enumerate(rows, start=2):
+        if not "".join(values).strip():
+            continue
+        batch.append((line, values))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _check_batch(lines, checker: RowChecker, booths: BoothLookup, rejects, problems) -> Batch:
+    """The batch's valid rows; its invalid ones go to the report and `problems`, and so do the
+    warnings of rows that land with a field left empty. A phone seen earlier in the batch is
+    refused (earlier batches' rows are simply updated or kept); so is a phone registered to a
+    member outside the importer's area (one query per batch), whose member stays untouched."""
+    booths.resolve({checker.booth_code(values) for _, values in lines})
+    checked: list[CheckedRow] = []
+    refused: list[tuple[list[str], list[RowProblem]]] = []
+    seen_phones: dict[str, int] = {}
+    for line, values in lines:
+        result = checker(values, line, booths)
+        if isinstance(result, CheckedRow):
+            first = seen_phones.get(result.phone)
+            if first is None:
+                seen_phones[result.phone] = line
+                checked.append(result)
+                continue
+            message = _("the same phone as row %(row)s") % {"row": first}
+            result = [RowProblem(line, "phone", "phone_repeated", message)]
+        refused.append((values, result))
+    elsewhere = booths.members_elsewhere([row.phone for row in checked])
+    if elsewhere:
+        by_line = dict(lines)
+        kept = []
+        for row in checked:
+            if row.phone in elsewhere:
+                message = _("this phone is registered in another area")
+                refused.append((by_line[row.line], [RowProblem(row.line, "phone", "other_area",
+                                                               message)]))  # fmt: skip
+            else:
+                kept.append(row)
+        checked = kept
+        refused.sort(key=lambda item: item[1][0].row)
+    warned = 0
+    values_of = dict(lines) if any(row.warnings for row in checked) else {}
+    for values, items in refused:
+        _report(items, values, rejects, problems, outcome=_("rejected"))
+    for row in checked:
+        if row.warnings:
+            warned += 1
+            _report(row.warnings, values_of[row.line], rejects, problems,
+                    outcome=_("imported without this field"))  # fmt: skip
+    return Batch(checked, Progress(rows=len(lines), rejected=len(refused), warnings=warned))
+
+
+def _report(items: list[RowProblem], values: list[str], rejects, problems: list[dict], *,
+            outcome: str) -> None:  # fmt: skip
+    for item in items:
+        rejects.writerow([spreadsheet_safe(value) for value in [
+            item.row, column_label(item.column), item.message, outcome, *values
+        ]])  # fmt: skip
+        kept = sum(1 for problem in problems if problem["severity"] == item.severity)
+        if kept < PROBLEMS_KEPT:
+            problems.append(item.as_dict())
+
+
+def _count_as_dry_run(batch: Batch, *, update: bool) -> None:
+    """What the import would do with the batch under the chosen policy. (A phone met in an
+    earlier batch of the file counts as new again: the check writes nothing, and keeps no list
+    of the file's phones, whose size would grow with the file.)"""
+    phones = [row.phone for row in batch.checked]
+    existing = Member.objects.filter(phone__in=phones).count() if phones else 0
+    batch.progress.members_found(created=len(phones) - existing, existing=existing, update=update)
+
+
+__all__ = ["ERROR", "member_import_rows"]

@@ -1,0 +1,159 @@
+"""The database-specific SQL of imports, in one place: on PostgreSQL COPY into a staging table
+and one INSERT ... ON CONFLICT per batch; elsewhere (SQLite) one batched upsert statement."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.db import connection
+from django.utils import timezone
+
+from groups.selectors import Scope
+from members.importing.checking import MEMBER_COLUMNS, CheckedRow
+from members.models import Consent, Member
+
+UPDATED_ON_CONFLICT = [c for c in MEMBER_COLUMNS if c != "phone"]
+
+
+def copy_to_staging(cursor, rows: list[CheckedRow]) -> None:
+    """COPY the batch into member_staging. Strings are quoted, numbers not; a None becomes a
+    quoted empty string, which FORCE_NULL reads as NULL in the columns that may be NULL."""
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(
+        (*row.record, row.consent_whatsapp, row.consent_sms) for row in rows
+    )
+    buffer.seek(0)
+    columns = ", ".join([*MEMBER_COLUMNS, "consent_whatsapp", "consent_sms"])
+    cursor.cursor.copy_expert(
+        f"COPY member_staging ({columns}) FROM STDIN WITH (FORMAT csv,"
+        " FORCE_NULL (birth_year, state_id))",
+        buffer,
+    )
+
+
+STAGING_TABLE_SQL = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS member_staging ON COMMIT DELETE ROWS AS"
+    f" SELECT {', '.join(MEMBER_COLUMNS)}, FALSE AS consent_whatsapp, FALSE AS consent_sms"
+    " FROM members_member WITH NO DATA"
+)
+
+
+def _area_condition(area: Scope) -> tuple[str, list]:
+    """SQL saying that the existing row (members_member) lies in the area: whole trees by the
+    member's own tree_id, ranges inside a tree by its booth. Evaluated only for rows whose
+    phone is taken (the ON CONFLICT branch), so a new member costs nothing here."""
+    if area.everything:
+        return "TRUE", []
+    whole = set(area.tree_ids) | {tree_id for tree_id, lft, _ in area.ranges if lft == 1}
+    parts, params = [], []
+    if whole:
+        parts.append(f"members_member.tree_id IN ({', '.join(['%s'] * len(whole))})")
+        params += sorted(whole)
+    for tree_id, lft, rght in area.ranges:
+        if tree_id in whole:
+            continue
+        parts.append(
+            "members_member.booth_id IN (SELECT id FROM groups_group"
+            " WHERE tree_id = %s AND lft BETWEEN %s AND %s)"
+        )
+        params += [tree_id, lft, rght]
+    return "(" + (" OR ".join(parts) or "FALSE") + ")", params
+
+
+def _conflict(update: bool, area: Scope) -> tuple[str, list]:
+    if not update:
+        return "DO NOTHING", []
+    condition, params = _area_condition(area)
+    updated = ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATED_ON_CONFLICT)
+    return (
+        f"DO UPDATE SET {updated}, last_import_id = EXCLUDED.last_import_id,"
+        f" updated_at = EXCLUDED.updated_at WHERE {condition}",
+        params,
+    )
+
+
+MEMBER_DEFAULTS = "last_import_id, languages, skills, social_handles, notes, created_at, updated_at"
+PURPOSES = (Consent.Purpose.WHATSAPP, Consent.Purpose.SMS)
+
+
+def upsert_postgresql(
+    rows: list[CheckedRow], *, update: bool, notice_version: str, member_import_id: int | None,
+    area: Scope,
+) -> tuple[int, int]:  # fmt: skip
+    """COPY into the staging table, then one INSERT ... ON CONFLICT that also writes the
+    consents of the members it wrote. Returns (members created, members already there)."""
+    now = timezone.now()
+    columns = ", ".join(MEMBER_COLUMNS)
+    conflict, conflict_params = _conflict(update, area)
+    with connection.cursor() as cursor:
+        # A batch lost to a crash in the instant after its commit is lost whole, with its
+        # progress counts: the import is re-run to finish. Not waiting for the disk on
+        # each commit is worth that.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(STAGING_TABLE_SQL)
+        copy_to_staging(cursor, rows)
+        # Consents go in with the members they belong to, joined to what the INSERT
+        # returns (no index lookup per row): the members created, and under "update" those
+        # changed; a member kept as it was ("skip") is not returned, so gets no consent.
+        # Rows are sorted by phone, so that two batches meeting the same phones take their
+        # row locks in the same order (no deadlock between parallel writers).
+        consent_sql = (
+            "INSERT INTO members_consent (member_id, purpose, source, notice_version,"
+            " granted_at) SELECT m.id, p.purpose, %s, %s, %s FROM member_staging s"
+            " JOIN written m ON m.phone = s.phone CROSS JOIN LATERAL"
+            " (VALUES (%s, s.consent_whatsapp), (%s, s.consent_sms)) AS p (purpose, wanted)"
+            " WHERE p.wanted ORDER BY s.phone, p.purpose"
+            " ON CONFLICT (member_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING"
+        )
+        consent_params = [Consent.Source.IMPORT, notice_version, now, *PURPOSES]
+        cursor.execute(
+            f"WITH written AS (INSERT INTO members_member ({columns}, {MEMBER_DEFAULTS})"
+            f" SELECT {columns}, %s, '[]', '[]', '{{}}', '', %s, %s FROM member_staging"
+            f" ORDER BY phone ON CONFLICT (phone) {conflict}"
+            " RETURNING id, phone, xmax = 0 AS created),"
+            f" consents AS ({consent_sql})"
+            " SELECT COUNT(*) FILTER (WHERE created) FROM written",
+            [member_import_id, now, now, *conflict_params, *consent_params],
+        )
+        created = cursor.fetchone()[0]
+        return created, len(rows) - created
+
+
+def upsert_batched(
+    rows: list[CheckedRow], *, update: bool, notice_version: str, member_import_id: int | None,
+    area: Scope,
+) -> tuple[int, int]:  # fmt: skip
+    """The same for SQLite: one batched upsert statement, then the consents by phone."""
+    now = timezone.now()
+    columns = ", ".join(MEMBER_COLUMNS)
+    conflict, conflict_params = _conflict(update, area)
+    with connection.cursor() as cursor:
+        phones = [row.phone for row in rows]
+        existing = set(Member.objects.filter(phone__in=phones).values_list("phone", flat=True))
+        placeholders = ", ".join(["%s"] * (len(MEMBER_COLUMNS) + 7))
+        cursor.executemany(
+            f"INSERT INTO members_member ({columns}, {MEMBER_DEFAULTS}) VALUES ({placeholders})"
+            f" ON CONFLICT (phone) {conflict}",
+            [(*row.record, member_import_id, "[]", "[]", "{}", "", now, now, *conflict_params)
+             for row in rows],
+        )  # fmt: skip
+        written = (
+            set(Member.objects.filter(phone__in=phones, last_import_id=member_import_id)
+                .values_list("phone", flat=True))
+            if update else set(phones) - existing
+        )  # fmt: skip
+        for purpose, wanted in zip(PURPOSES, ("consent_whatsapp", "consent_sms"), strict=True):
+            chosen = [row.phone for row in rows if getattr(row, wanted) and row.phone in written]
+            if not chosen:
+                continue
+            # The WHERE also settles SQLite's reading of INSERT ... SELECT ... ON CONFLICT.
+            placeholders = ", ".join(["%s"] * len(chosen))
+            cursor.execute(
+                "INSERT INTO members_consent (member_id, purpose, source, notice_version,"
+                " granted_at) SELECT id, %s, %s, %s, %s FROM members_member"
+                f" WHERE phone IN ({placeholders})"
+                " ON CONFLICT (member_id, purpose) WHERE withdrawn_at IS NULL DO NOTHING",
+                [purpose, Consent.Source.IMPORT, notice_version, now, *chosen],
+            )
+        return len(rows) - len(existing), len(existing)
