@@ -201,6 +201,11 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
+# The youngest a member may be, in years (the birth year check; the oldest is 120).
+MEMBER_MIN_AGE = env.int("MEMBER_MIN_AGE", default=18)
+if not 0 <= MEMBER_MIN_AGE < 120:
+    raise ImproperlyConfigured(f"MEMBER_MIN_AGE={MEMBER_MIN_AGE} is not an age from 0 to 119.")
+
 # Largest member list (CSV or XLSX) staff may upload, in bytes.
 MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 # Rows per transaction, and (PostgreSQL only) how many threads write batches while the next
