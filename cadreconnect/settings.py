@@ -305,6 +305,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # {"detail": ..., "code": ...} for every error, service refusals included.
+    "EXCEPTION_HANDLER": "cadreconnect.exceptions.api_exception_handler",
 }
 
 # --- Logging --------------------------------------------------------------------------------
