@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,37 @@ def member_reveal(*, actor: User, member: Member, via: str) -> None:
     "show", the edit form). The audit row holds no number, only who saw whose."""
     permissions.require(actor, Action.CONTACT_SEE, member.booth)
     audit_record(actor=actor, action="member.reveal", target=member, data={"via": via})
+
+
+def member_export_record(
+    *, actor: User, filters: selectors.MemberFilters, file_format: str, rows: int, complete: bool
+) -> None:
+    """Audit an export once its rows are written: who, with which filters, how many rows, and
+    whether the download finished. A phone or voter id searched for is kept masked."""
+    audit_record(
+        actor=actor, action="member.export", target=None,
+        data={
+            "format": file_format, "rows": rows, "complete": complete,
+            "filters": {
+                "query": _masked_query(filters.query), "status": filters.status,
+                "verified": filters.verified,
+                "group": filters.group.code if filters.group is not None else "",
+                "post": filters.post, "tag": filters.tag.name if filters.tag is not None else "",
+            },
+        },
+    )  # fmt: skip
+
+
+def _masked_query(query: str) -> str:
+    """A search as the audit keeps it: a phone or voter id (as the list reads the query)
+    masked, any number in other text too."""
+    with contextlib.suppress(ValidationError):
+        if sum(character.isdigit() for character in query) >= 7:
+            return mask_phone(phone_normalise(query))
+    with contextlib.suppress(ValidationError):
+        if epic := epic_normalise(query):
+            return mask_epic(epic)
+    return redact(query)
 
 
 def consent_grant(
