@@ -63,3 +63,14 @@ def redact_url(url: str) -> str:
     if redacted == decoded:
         return url
     return quote(redacted, safe="/?&=:;,@!$'()*[]~ ")
+
+
+def mask_email(text: str) -> str:
+    """'lalit.lead@cadreconnect.example' -> 'la***@cadreconnect.example': enough to tell one
+    person's mistakes from another's attempts, not the address. Text that is no e-mail address
+    (a phone typed into the sign-in box) is redacted instead."""
+    text = (text or "").strip()[:254]
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return redact(text)[:64]
+    return f"{local[:2]}***@{redact(domain)[:64]}"
