@@ -7,12 +7,13 @@ full numbers (cadreconnect.permissions, Action.CONTACT_SEE) use these forms.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote
 
-_PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# '+' among the separators: a URL's query writes a space as '+' ('98123+45678').
+_PHONE_LIKE = re.compile(r"\+?\d[\d\s().+-]{6,}\d")
 # Three letters and seven digits, also as typed with separators ('abc 123 4567', 'ABC/1234567').
-_EPIC_LIKE = re.compile(r"\b[A-Za-z]{3}(?:[\s/-]?\d){7}\b")
-_EPIC_SEPARATORS = re.compile(r"[\s/-]")
+_EPIC_LIKE = re.compile(r"\b[A-Za-z]{3}(?:[\s/+-]?\d){7}\b")
+_EPIC_SEPARATORS = re.compile(r"[\s/+-]")
 
 
 def mask_phone(e164: str) -> str:
@@ -57,12 +58,18 @@ def _mask_digits(run: str) -> str:
 def redact_url(url: str) -> str:
     """A URL or request line ('GET /members/?q=%2B919812345678 HTTP/1.1') as a log may keep
     it: redacted after decoding, since '%2B91...' or '98123%2045678' hide a number from a
-    pattern, then quoted again, so that the line stays one line of printable text."""
-    decoded = unquote_plus(url)
+    pattern (decoded up to three times: a redirect's ?next= is the URL encoded again), then
+    quoted again, so that the line stays one line of printable text."""
+    decoded = url
+    for _layer in range(3):  # a sign-in redirect's ?next= holds the URL encoded once more
+        once_more = unquote(decoded)
+        if once_more == decoded:
+            break
+        decoded = once_more
     redacted = redact(decoded)
     if redacted == decoded:
         return url
-    return quote(redacted, safe="/?&=:;,@!$'()*[]~ ")
+    return quote(redacted, safe="/?&=:;,@!$'()*[]~+ ")
 
 
 def mask_email(text: str) -> str:

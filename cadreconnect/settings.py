@@ -315,6 +315,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # Phones and voter ids masked in log lines (a member search by phone is in its URL).
+    "filters": {"redact": {"()": "cadreconnect.log_privacy.RedactPersonalData"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # runserver's request lines (gunicorn's: cadreconnect/gunicorn.conf.py).
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["redact"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        # "Not Found: /path" and the like; the path may hold a number too.
+        "django.request": {"filters": ["redact"]},
+    },
 }
