@@ -50,14 +50,18 @@ def worker_heartbeat_record(*, hostname: str | None = None) -> WorkerPing:
 
 
 def audit_record(
-    *, actor: User | None, action: str, target: models.Model, data: dict | None = None
+    *, actor: User | None, action: str, target: models.Model | None, data: dict | None = None
 ) -> AuditEvent:
-    """Write an audit event; call it inside the transaction of the change it records."""
+    """Write an audit event; call it inside the transaction of the change it records.
+
+    `target` None: an event about no one record (an export, a failed sign-in). The target's
+    text is its `__str__`, which for a member is masked (cadreconnect.privacy): an audit row
+    never holds a full phone or voter id."""
     return AuditEvent.objects.create(
         actor=actor,
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_repr=str(target)[:255],
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:255] if target is not None else "",
         data=data or {},
     )

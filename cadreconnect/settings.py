@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # 400 for NUL bytes and other control characters in query strings and form data.
+    "cadreconnect.middleware.ControlCharactersMiddleware",
     # Every page needs a signed-in user unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -200,6 +202,11 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+
+# The youngest a member may be, in years (the birth year check; the oldest is 120).
+MEMBER_MIN_AGE = env.int("MEMBER_MIN_AGE", default=18)
+if not 0 <= MEMBER_MIN_AGE < 120:
+    raise ImproperlyConfigured(f"MEMBER_MIN_AGE={MEMBER_MIN_AGE} is not an age from 0 to 119.")
 
 # Largest member list (CSV or XLSX) staff may upload, in bytes.
 MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
@@ -335,6 +342,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # {"detail": ..., "code": ...} for every error, service refusals included.
+    "EXCEPTION_HANDLER": "cadreconnect.exceptions.api_exception_handler",
 }
 
 # --- Logging --------------------------------------------------------------------------------
@@ -343,6 +352,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # Phones and voter ids masked in log lines (a member search by phone is in its URL).
+    "filters": {"redact": {"()": "cadreconnect.log_privacy.RedactPersonalData"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # runserver's request lines (gunicorn's: cadreconnect/gunicorn.conf.py).
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["redact"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        # "Not Found: /path" and the like; the path may hold a number too.
+        "django.request": {"filters": ["redact"]},
+    },
 }

@@ -4,13 +4,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from cadreconnect.validation import ControlCharactersRefused
 from groups import selectors
 from groups.models import Group, Kind, code_validator, whatsapp_invite_validator
 
 TELEGRAM_CHAT_ID_LIMIT = 10**15
 
 
-class GroupLinksForm(forms.Form):
+class GroupLinksForm(ControlCharactersRefused, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     name_local = forms.CharField(
         label=_("Name in the local script"), max_length=200, required=False
@@ -78,7 +79,7 @@ class GroupCodeField(forms.CharField):
         return group
 
 
-class GroupMoveForm(forms.Form):
+class GroupMoveForm(ControlCharactersRefused, forms.Form):
     new_parent = GroupCodeField(
         label=_("New parent (code)"),
         help_text=_("Type a name or code to find it."),
@@ -90,7 +91,7 @@ class GroupMoveForm(forms.Form):
         self.fields["new_parent"].user = user
 
 
-class BoothMergeForm(forms.Form):
+class BoothMergeForm(ControlCharactersRefused, forms.Form):
     survivor = GroupCodeField(
         label=_("Booth that stays (code)"),
         help_text=_("Everything of this booth moves to the one that stays."),

@@ -8,7 +8,7 @@ be stale by then.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -42,29 +42,39 @@ def _locked(group: Group) -> Group:
         if fresh.tree_id == group.tree_id:
             return fresh
         group = fresh
-    raise ApplicationError("The tree is changing too fast to edit; try again.")
+    raise ApplicationError(_("The tree is changing too fast to edit; try again."), code="tree_busy")
 
 
 def _validate(group: Group, *, exclude: list[str] | None = None) -> None:
     try:
         group.full_clean(exclude=["parent", "lft", "rght", "tree_id", "level", *(exclude or [])])
     except ValidationError as error:
-        raise ApplicationError(_validation_message(error), extra=error.message_dict) from error
+        raise ApplicationError(
+            _validation_message(error), code="invalid", extra=error.message_dict
+        ) from error
 
 
 def _validation_message(error: ValidationError) -> str:
     parts = []
     for field_name, messages in error.message_dict.items():
-        label = field_name.replace("_", " ")
-        parts.append(f"{label}: {' '.join(messages)}")
+        try:
+            label = str(Group._meta.get_field(field_name).verbose_name)
+        except FieldDoesNotExist:  # a non-field error (NON_FIELD_ERRORS)
+            label = field_name.replace("_", " ")
+        problems = " ".join(messages)
+        parts.append(_("%(field)s: %(problems)s") % {"field": label, "problems": problems})
     return "; ".join(parts)
 
 
 def _check_kind_below(parent: Group, kind: int) -> None:
     if kind <= parent.kind:
         raise ApplicationError(
-            f"A {Kind(kind).label} cannot sit under a {Kind(parent.kind).label}: each level must "
-            "be deeper than the one above it."
+            _(
+                "A %(kind)s cannot sit under a %(parent_kind)s: each level must be deeper than "
+                "the one above it."
+            )
+            % {"kind": Kind(kind).label, "parent_kind": Kind(parent.kind).label},
+            code="kind_not_below",
         )
 
 
@@ -97,12 +107,18 @@ def group_create_child(
         elif kind in TREE_ROOT_KINDS:
             parent = _locked(parent)
             if not parent.is_active:
-                raise ApplicationError(f"{parent.name} is deactivated; reactivate it first.")
+                raise ApplicationError(
+                    _("%(group)s is deactivated; reactivate it first.") % {"group": parent.name},
+                    code="group_inactive",
+                )
             group = _root_create(group, upper=parent)
         else:
             parent = _locked(parent)
             if not parent.is_active:
-                raise ApplicationError(f"{parent.name} is deactivated; reactivate it first.")
+                raise ApplicationError(
+                    _("%(group)s is deactivated; reactivate it first.") % {"group": parent.name},
+                    code="group_inactive",
+                )
             group.parent = parent
             _save_unique(group)
         audit_record(
@@ -137,7 +153,10 @@ def _save_unique(group: Group, *, raw: bool = False) -> None:
                 group.save()
     except IntegrityError as error:
         if Group.objects.filter(code=group.code).exists():
-            raise ApplicationError(f"The code {group.code} is already in use.") from error
+            raise ApplicationError(
+                _("The code %(code)s is already in use.") % {"code": group.code},
+                code="code_taken",
+            ) from error
         raise
 
 
@@ -182,7 +201,7 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
     national node a node becomes a tree of its own.
     """
     if _is_national(group):
-        raise ApplicationError("The national level cannot be moved.")
+        raise ApplicationError(_("The national level cannot be moved."), code="national_fixed")
     _require_manage(actor, group, new_parent)
     with transaction.atomic():
         tree.lock_trees(tree.ROOTS_LOCK, group.tree_id, new_parent.tree_id)
@@ -195,12 +214,19 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
             or selectors.group_subtree(group).filter(pk=new_parent.pk).exists()
         ):
             raise ApplicationError(
-                f"{group.name} cannot move under {new_parent.name}, which is inside it: the "
-                "tree would have a loop."
+                _(
+                    "%(group)s cannot move under %(parent)s, which is inside it: the tree would "
+                    "have a loop."
+                )
+                % {"group": group.name, "parent": new_parent.name},
+                code="move_into_itself",
             )
         _check_kind_below(new_parent, group.kind)
         if not new_parent.is_active:
-            raise ApplicationError(f"{new_parent.name} is deactivated; reactivate it first.")
+            raise ApplicationError(
+                _("%(group)s is deactivated; reactivate it first.") % {"group": new_parent.name},
+                code="group_inactive",
+            )
         old_above = selectors.group_above(group)
         old_trees = {group.tree_id, old_above.tree_id if old_above else group.tree_id}
         if old_above is not None and old_above.pk == new_parent.pk:
@@ -233,7 +259,9 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
 def group_deactivate(*, actor: User, group: Group) -> int:
     """Deactivate a node and everything under it; returns how many nodes were deactivated."""
     if _is_national(group):
-        raise ApplicationError("The national level cannot be deactivated.")
+        raise ApplicationError(
+            _("The national level cannot be deactivated."), code="national_fixed"
+        )
     _require_manage(actor, group)
     with transaction.atomic():
         group = _locked(group)
@@ -251,9 +279,15 @@ def group_reactivate(*, actor: User, group: Group) -> Group:
         group = _locked(group)
         above = selectors.group_above(group)
         if above is not None and not above.is_active:
-            raise ApplicationError(f"{above.name} is deactivated; reactivate it first.")
+            raise ApplicationError(
+                _("%(group)s is deactivated; reactivate it first.") % {"group": above.name},
+                code="group_inactive",
+            )
         if group.merged_into_id:
-            raise ApplicationError(f"{group.name} was merged into another booth.")
+            raise ApplicationError(
+                _("%(group)s was merged into another booth.") % {"group": group.name},
+                code="booth_merged",
+            )
         Group.objects.filter(pk=group.pk).update(is_active=True)
         group.is_active = True
         audit_record(actor=actor, action="group.reactivate", target=group)
@@ -265,18 +299,23 @@ def group_merge_booths(*, actor: User, source: Group, survivor: Group) -> Group:
     """Merge booth `source` into booth `survivor`: what belonged to the source moves to the
     survivor, and the source is deactivated and marked as merged (its code stays reserved)."""
     if source.pk == survivor.pk:
-        raise ApplicationError("A booth cannot be merged into itself.")
+        raise ApplicationError(_("A booth cannot be merged into itself."), code="merge_self")
     if source.kind != Kind.BOOTH or survivor.kind != Kind.BOOTH:
-        raise ApplicationError("Only two polling booths can be merged.")
+        raise ApplicationError(_("Only two polling booths can be merged."), code="merge_not_booths")
     _require_manage(actor, source, survivor)
     with transaction.atomic():
         tree.lock_trees(source.tree_id, survivor.tree_id)
         source = Group.objects.get(pk=source.pk)
         survivor = Group.objects.get(pk=survivor.pk)
         if source.merged_into_id:
-            raise ApplicationError(f"{source.name} was already merged.")
+            raise ApplicationError(
+                _("%(group)s was already merged.") % {"group": source.name}, code="booth_merged"
+            )
         if not survivor.is_active:
-            raise ApplicationError(f"{survivor.name} is deactivated; it cannot take a merge.")
+            raise ApplicationError(
+                _("%(group)s is deactivated; it cannot take a merge.") % {"group": survivor.name},
+                code="group_inactive",
+            )
         moved = 0
         for assignment in Assignment.objects.filter(group=source):
             if not Assignment.objects.filter(

@@ -3,6 +3,10 @@
 Rows come from the database in chunks and go out as they are written, so that a state's
 register (millions of rows) never sits in memory: CSV is streamed line by line, and Excel is
 written by openpyxl's write-only workbook to a temporary file that is then streamed.
+
+Formulas: a CSV cell cannot say it is text, so text a spreadsheet would run as a formula gets a
+leading apostrophe there (cadreconnect.spreadsheets). An Excel cell can: every text goes out
+as a text cell, as it is (a phone as +91..., no apostrophe; `=...` never a formula).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from typing import IO
 
 from django.db.models import Case, Q, Value, When
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from accounts.models import User
 from cadreconnect.permissions import Action
@@ -34,7 +40,7 @@ ExportRow = tuple[object, ...]
 
 def member_export_rows(*, user: User, filters: MemberFilters) -> Iterator[ExportRow]:
     """The user's members matching the list's filters, one tuple per member in the order of
-    EXPORT_COLUMNS, with text a spreadsheet would run as a formula neutralised."""
+    EXPORT_COLUMNS, without control characters (each format then writes text safely)."""
     members = members_search(
         user=user, filters=filters, action=Action.MEMBER_EXPORT
     ).values_list(
@@ -49,7 +55,7 @@ def member_export_rows(*, user: User, filters: MemberFilters) -> Iterator[Export
     )  # fmt: skip
     with name_search_plans(enabled=is_name_search(filters)):
         for row in members.iterator(chunk_size=CHUNK_SIZE):
-            yield tuple(spreadsheet_safe(_without_control_characters(value)) for value in row)
+            yield tuple(_without_control_characters(value) for value in row)
 
 
 def _without_control_characters(value: object) -> object:
@@ -68,7 +74,7 @@ def members_csv_chunks(rows: Iterable[ExportRow]) -> Iterator[str]:
     lines: list[str] = []
     for row in rows:
         # csv writes None as an empty cell and a date as 2026-01-15.
-        lines.append(writer.writerow(row))
+        lines.append(writer.writerow([spreadsheet_safe(value) for value in row]))
         if len(lines) >= CSV_LINES_PER_WRITE:
             yield "".join(lines)
             lines = []
@@ -82,7 +88,7 @@ def members_xlsx_file(rows: Iterable[ExportRow]) -> IO[bytes]:
     sheet = workbook.create_sheet("members")
     sheet.append(EXPORT_COLUMNS)
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([_xlsx_value(sheet, value) for value in row])
     # Not a context manager: the open file is the result; FileResponse closes it when sent.
     output = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
     try:
@@ -92,3 +98,26 @@ def members_xlsx_file(rows: Iterable[ExportRow]) -> IO[bytes]:
         raise
     output.seek(0)
     return output
+
+
+class RowCounter:
+    """Counts the rows of an export as they are written (for its audit event)."""
+
+    def __init__(self, rows: Iterable[ExportRow]) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[ExportRow]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def _xlsx_value(sheet: WriteOnlyWorksheet, value: object) -> object:
+    # openpyxl makes any text that starts with "=" a formula; every other text is a text cell
+    # already. A cell object per formula-like text only: one per value would cost every row.
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value

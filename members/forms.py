@@ -6,14 +6,20 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from cadreconnect.validation import ControlCharactersRefused
 from groups.forms import GroupCodeField
 from groups.models import Kind
 from members import selectors
 from members.models import Consent, Member, Post, Tag
-from members.validation import epic_normalise, phone_normalise
+from members.validation import (
+    birth_year_check,
+    epic_normalise,
+    joined_on_check,
+    phone_normalise,
+)
 
 
-class MemberForm(forms.Form):
+class MemberForm(ControlCharactersRefused, forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200)
     name_local = forms.CharField(
         label=_("Name in the local script"), max_length=200, required=False
@@ -28,7 +34,7 @@ class MemberForm(forms.Form):
     gender = forms.ChoiceField(
         label=_("Gender"), choices=[("", "—"), *Member.Gender.choices], required=False
     )
-    birth_year = forms.IntegerField(label=_("Birth year"), required=False, min_value=1900)
+    birth_year = forms.IntegerField(label=_("Birth year"), required=False)
     epic = forms.CharField(label=_("Voter id (EPIC)"), max_length=40, required=False)
     booth = GroupCodeField(
         label=_("Home booth (code)"),
@@ -63,10 +69,10 @@ class MemberForm(forms.Form):
         return epic_normalise(self.cleaned_data["epic"])
 
     def clean_birth_year(self) -> int | None:
-        year = self.cleaned_data["birth_year"]
-        if year is not None and year > datetime.date.today().year:
-            raise forms.ValidationError(_("A birth year cannot be in the future."))
-        return year
+        return birth_year_check(self.cleaned_data["birth_year"])
+
+    def clean_joined_on(self) -> datetime.date | None:
+        return joined_on_check(self.cleaned_data["joined_on"])
 
     def clean_booth(self):
         booth = self.cleaned_data["booth"]
@@ -92,7 +98,7 @@ class MemberForm(forms.Form):
         return data
 
 
-class MemberFilterForm(forms.Form):
+class MemberFilterForm(ControlCharactersRefused, forms.Form):
     q = forms.CharField(label=_("Name, phone or voter id"), max_length=100, required=False)
     status = forms.ChoiceField(
         label=_("Status"), choices=[("", _("Any")), *Member.Status.choices], required=False
@@ -123,7 +129,7 @@ class MemberFilterForm(forms.Form):
         self.fields["group"].user = user
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(ControlCharactersRefused, forms.Form):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
     notice_version = forms.CharField(label=_("Notice version"), max_length=32, initial="2026-1")
 

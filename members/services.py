@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import get_language
@@ -16,13 +17,21 @@ from accounts.models import User
 from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action
+from cadreconnect.privacy import mask_epic, mask_phone, redact
 from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
 from members import selectors
 from members.figures import member_figures_refresh_on_commit
 from members.models import Consent, Member, MemberImport, Membership, Post
-from members.validation import epic_normalise, phone_normalise
+from members.validation import (
+    birth_year_check,
+    epic_normalise,
+    joined_on_check,
+    phone_display,
+    phone_normalise,
+    refuse_control_characters,
+)
 
 EDITABLE_FIELDS = [
     "full_name", "name_local", "phone", "whatsapp_number", "email", "gender", "birth_year",
@@ -39,29 +48,46 @@ def _booth_location(booth: Group) -> tuple[int, Group | None]:
 
 def _check_booth(actor: User, booth: Group) -> None:
     if booth.kind != Kind.BOOTH:
-        raise ApplicationError(f"{booth.name} is not a polling booth; choose the member's booth.")
+        raise ApplicationError(
+            _("%(booth)s is not a polling booth; choose the member's booth.")
+            % {"booth": booth.name},
+            code="not_a_booth",
+        )
     permissions.require(actor, Action.MEMBER_WRITE, booth)
     if not booth.is_active:
-        raise ApplicationError(f"{booth.name} is deactivated; choose an active booth.")
+        raise ApplicationError(
+            _("%(booth)s is deactivated; choose an active booth.") % {"booth": booth.name},
+            code="booth_inactive",
+        )
+
+
+# Free text of a member that the pages, the admin and the API all pass through the services.
+TEXT_FIELDS = ["full_name", "name_local", "email", "notes"]
 
 
 def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The one check of a member's fields, whoever writes them (pages, admin, API): the form
+    says the same, field by field; this stops anything that bypassed it."""
     cleaned = dict(fields)
     try:
+        for name in TEXT_FIELDS:
+            refuse_control_characters(fields.get(name) or "")
         cleaned["phone"] = phone_normalise(fields.get("phone", ""))
         if fields.get("whatsapp_number"):
             cleaned["whatsapp_number"] = phone_normalise(fields["whatsapp_number"])
             if cleaned["whatsapp_number"] == cleaned["phone"]:
                 cleaned["whatsapp_number"] = ""
         cleaned["epic"] = epic_normalise(fields.get("epic", ""))
+        cleaned["birth_year"] = birth_year_check(fields.get("birth_year"))
+        if fields.get("joined_on") is not None:
+            cleaned["joined_on"] = joined_on_check(fields["joined_on"])
     except ValidationError as error:
-        raise ApplicationError(" ".join(error.messages)) from error
-    birth_year = fields.get("birth_year")
-    if birth_year is not None and not 1900 <= birth_year <= datetime.date.today().year:
-        raise ApplicationError(f"Birth year {birth_year} is not between 1900 and this year.")
+        raise ApplicationError(
+            " ".join(error.messages), code=getattr(error, "code", None) or "invalid"
+        ) from error
     cleaned["full_name"] = (fields.get("full_name") or "").strip()
     if not cleaned["full_name"]:
-        raise ApplicationError("Enter the member's full name.")
+        raise ApplicationError(_("Enter the member's full name."), code="name_required")
     return cleaned
 
 
@@ -87,19 +113,21 @@ def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
     cleaned = _clean_fields({**{name: getattr(member, name) for name in EDITABLE_FIELDS}, **fields})
     if cleaned["booth"].pk != member.booth_id:
         _check_booth(actor, cleaned["booth"])
-    before = {name: _plain(getattr(member, name)) for name in EDITABLE_FIELDS}
+    before = {name: _audited(name, getattr(member, name)) for name in EDITABLE_FIELDS}
+    full = {name: _plain(getattr(member, name)) for name in EDITABLE_FIELDS}
     tree_before = member.tree_id
     for name in EDITABLE_FIELDS:
         setattr(member, name, cleaned[name])
     if member.recruited_by_id == member.pk:
-        raise ApplicationError("A member cannot have recruited themselves.")
+        raise ApplicationError(
+            _("A member cannot have recruited themselves."), code="recruited_self"
+        )
     member.tree_id, member.state = _booth_location(member.booth)
     _validate(member)
-    changes = {
-        name: [before[name], _plain(getattr(member, name))]
-        for name in EDITABLE_FIELDS
-        if before[name] != _plain(getattr(member, name))
-    }
+    after = {name: _audited(name, getattr(member, name)) for name in EDITABLE_FIELDS}
+    # Compared in full (a changed phone with the same masked form is still a change).
+    changed = [name for name in EDITABLE_FIELDS if _plain(getattr(member, name)) != full[name]]
+    changes = {name: [before[name], after[name]] for name in changed}
     if not changes:
         return member
     with transaction.atomic():
@@ -108,6 +136,18 @@ def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
         if "booth" in changes or "status" in changes:
             member_figures_refresh_on_commit(tree_before, member.tree_id)
     return member
+
+
+# How an audit row keeps a member's contact fields: never in full (issue 9), and free text
+# with any phone or voter id in it masked.
+AUDIT_MASKS = {"phone": mask_phone, "whatsapp_number": mask_phone, "epic": mask_epic,
+               "notes": redact}  # fmt: skip
+
+
+def _audited(name: str, value: Any) -> Any:
+    value = _plain(value)
+    mask = AUDIT_MASKS.get(name)
+    return mask(value) if mask and value else value
 
 
 def _plain(value: Any) -> Any:
@@ -122,9 +162,21 @@ def _validate(member: Member) -> None:
     try:
         member.full_clean(exclude=["phone", "booth", "tree_id", "state", "recruited_by"])
     except ValidationError as error:
-        parts = [f"{field.replace('_', ' ')}: {' '.join(messages)}"
-                 for field, messages in error.message_dict.items()]  # fmt: skip
-        raise ApplicationError("; ".join(parts), extra=error.message_dict) from error
+        parts = [
+            _("%(field)s: %(problems)s")
+            % {"field": _field_label(field), "problems": " ".join(messages)}
+            for field, messages in error.message_dict.items()
+        ]
+        raise ApplicationError(
+            "; ".join(parts), code="invalid", extra=error.message_dict
+        ) from error
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Member._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a non-field error (NON_FIELD_ERRORS)
+        return name.replace("_", " ")
 
 
 def _save_unique_phone(member: Member) -> None:
@@ -134,7 +186,9 @@ def _save_unique_phone(member: Member) -> None:
     except IntegrityError as error:
         if Member.objects.filter(phone=member.phone).exclude(pk=member.pk).exists():
             raise ApplicationError(
-                f"The phone number {member.phone} is already registered to another member."
+                _("The phone number %(phone)s is already registered to another member.")
+                % {"phone": phone_display(member.phone)},
+                code="phone_taken",
             ) from error
         raise
 
@@ -146,6 +200,37 @@ def member_reveal(*, actor: User, member: Member, via: str) -> None:
     audit_record(actor=actor, action="member.reveal", target=member, data={"via": via})
 
 
+def member_export_record(
+    *, actor: User, filters: selectors.MemberFilters, file_format: str, rows: int, complete: bool
+) -> None:
+    """Audit an export once its rows are written: who, with which filters, how many rows, and
+    whether the download finished. A phone or voter id searched for is kept masked."""
+    audit_record(
+        actor=actor, action="member.export", target=None,
+        data={
+            "format": file_format, "rows": rows, "complete": complete,
+            "filters": {
+                "query": _masked_query(filters.query), "status": filters.status,
+                "verified": filters.verified,
+                "group": filters.group.code if filters.group is not None else "",
+                "post": filters.post, "tag": filters.tag.name if filters.tag is not None else "",
+            },
+        },
+    )  # fmt: skip
+
+
+def _masked_query(query: str) -> str:
+    """A search as the audit keeps it: a phone or voter id (as the list reads the query)
+    masked, any number in other text too."""
+    with contextlib.suppress(ValidationError):
+        if sum(character.isdigit() for character in query) >= 7:
+            return mask_phone(phone_normalise(query))
+    with contextlib.suppress(ValidationError):
+        if epic := epic_normalise(query):
+            return mask_epic(epic)
+    return redact(query)
+
+
 def consent_grant(
     *, actor: User | None, member: Member, purpose: str, source: str, notice_version: str
 ) -> Consent:
@@ -154,11 +239,18 @@ def consent_grant(
     if actor is not None:
         permissions.require(actor, Action.MEMBER_WRITE, member.booth)
     if purpose not in Consent.Purpose.values:
-        raise ApplicationError(f"Unknown purpose {purpose!r}.")
+        raise ApplicationError(
+            _("Unknown purpose %(purpose)s.") % {"purpose": str(purpose)[:32]},
+            code="unknown_purpose",
+        )
     if source not in Consent.Source.values:
-        raise ApplicationError(f"Unknown source {source!r}.")
+        raise ApplicationError(
+            _("Unknown source %(source)s.") % {"source": str(source)[:32]}, code="unknown_source"
+        )
     if not notice_version.strip():
-        raise ApplicationError("Say which version of the notice the member agreed to.")
+        raise ApplicationError(
+            _("Say which version of the notice the member agreed to."), code="notice_required"
+        )
     with transaction.atomic():
         live = (
             Consent.objects.select_for_update()
@@ -197,7 +289,9 @@ def membership_add(*, actor: User | None, member: Member, group: Group, role: st
         permissions.require(actor, Action.MEMBER_WRITE, member.booth)
         permissions.require(actor, Action.MEMBER_WRITE, group)
     if role not in Membership.Role.values:
-        raise ApplicationError(f"Unknown role {role!r}.")
+        raise ApplicationError(
+            _("Unknown role %(role)s.") % {"role": str(role)[:32]}, code="unknown_role"
+        )
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             member=member, group=group, defaults={"role": role}
@@ -218,7 +312,9 @@ def post_assign(
         permissions.require(actor, Action.MEMBER_WRITE, member.booth)
         permissions.require(actor, Action.MEMBER_WRITE, group)
     if office not in Post.Office.values:
-        raise ApplicationError(f"Unknown office {office!r}.")
+        raise ApplicationError(
+            _("Unknown office %(office)s.") % {"office": str(office)[:32]}, code="unknown_office"
+        )
     with transaction.atomic():
         post = Post.objects.create(
             member=member, group=group, office=office, title=title[:100],
@@ -235,7 +331,9 @@ def post_end(*, actor: User | None, post: Post, ends_on: datetime.date | None = 
         permissions.require(actor, Action.MEMBER_WRITE, post.member.booth)
     ends_on = ends_on or timezone.localdate()
     if ends_on < post.starts_on:
-        raise ApplicationError("A term cannot end before it starts.")
+        raise ApplicationError(
+            _("A term cannot end before it starts."), code="term_ends_before_start"
+        )
     with transaction.atomic():
         Post.objects.filter(pk=post.pk).update(ends_on=ends_on)
         post.ends_on = ends_on
@@ -501,10 +599,10 @@ def member_merge(*, actor: User, source: Member, survivor: Member) -> Member:
     permissions.require(actor, Action.MEMBER_MERGE, source.booth)
     permissions.require(actor, Action.MEMBER_MERGE, survivor.booth)
     if source.pk == survivor.pk:
-        raise ApplicationError("A member cannot be merged into themselves.")
+        raise ApplicationError(_("A member cannot be merged into themselves."), code="merge_self")
     visible = selectors.members_visible_to(actor)
     if visible.filter(pk__in=[source.pk, survivor.pk]).count() != 2:
-        raise ApplicationError("Both members must be in your area.")
+        raise ApplicationError(_("Both members must be in your area."), code="merge_outside_area")
     with transaction.atomic():
         # Locked in a fixed order, so that two merges of the same pair cannot deadlock.
         locked = {
@@ -514,13 +612,16 @@ def member_merge(*, actor: User, source: Member, survivor: Member) -> Member:
             ).order_by("pk")
         }  # fmt: skip
         if len(locked) != 2:
-            raise ApplicationError("One of the two members was merged or deleted meanwhile.")
+            raise ApplicationError(
+                _("One of the two members was merged or deleted meanwhile."), code="merge_gone"
+            )
         source, survivor = locked[source.pk], locked[survivor.pk]
         moved = _merge_related_rows(source, survivor)
         filled = _merge_fill_fields(source, survivor)
         survivor.tags.add(*source.tags.all())
         source_record = {
-            "source_id": source.pk, "source_name": source.full_name, "source_phone": source.phone,
+            "source_id": source.pk, "source_name": source.full_name,
+            "source_phone": mask_phone(source.phone), "source_epic": mask_epic(source.epic),
         }  # fmt: skip
         source_tree = source.tree_id
         source.delete()

@@ -1,12 +1,25 @@
-"""Normalising what people type: phone numbers in any common written form, voter ids (EPIC)."""
+"""Normalising and checking what people type, shared by the forms, the services and the member
+import: phone numbers in any common written form (mobiles only), voter ids (EPIC), birth
+years, joining dates, control characters."""
 
 from __future__ import annotations
 
+import datetime
+import functools
 import re
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from cadreconnect.validation import has_control_characters, refuse_control_characters
+
+__all__ = [
+    "birth_year_check", "epic_normalise", "has_control_characters", "joined_on_check",
+    "phone_display", "phone_normalise", "refuse_control_characters",
+]  # fmt: skip
 
 DEFAULT_REGION = "IN"
 EPIC_PATTERN = re.compile(r"^[A-Z]{3}[0-9]{7}$")
@@ -16,13 +29,24 @@ _EPIC_SEPARATORS = re.compile(r"[\s/-]")
 # full parse costs about 25 microseconds each; anything else goes to phonenumbers.
 _SEPARATORS = re.compile(r"[\s().-]")
 INDIAN_MOBILE = re.compile(r"^(?:\+91|0091|91|0)?([6-9][0-9]{9})$")
+# phonenumbers reads letters as keypad digits ('98765abcde' is +91 98765 22233): a number
+# written with letters is a typing or copying mistake, never a vanity number of a member.
+_LETTER = re.compile(r"[^\W\d_]")
+# A member is reached by a code, an SMS or WhatsApp: only these number types can take them.
+# (FIXED_LINE_OR_MOBILE is what phonenumbers says where the two share their ranges, e.g. in
+# the United States.)
+MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+# Nobody alive was born longer ago than this.
+MAX_AGE = 120
 
 
 def phone_normalise(text: str) -> str:
     """'098123 45678', '+91 98123-45678', '0091 9812345678' -> '+919812345678' (E.164).
 
-    Numbers without a country code are read as Indian. Raises ValidationError with a message
-    that says what is wrong.
+    Numbers without a country code are read as Indian; only mobile numbers are taken. Raises
+    ValidationError with a message that says what is wrong (and a stable code).
     """
     raw = (text or "").strip()
     if not raw:
@@ -30,21 +54,54 @@ def phone_normalise(text: str) -> str:
     if len(raw) > 32:
         raise ValidationError(_("A phone number is at most 32 characters long."), code="too_long")
     mobile = INDIAN_MOBILE.match(raw) or INDIAN_MOBILE.match(_SEPARATORS.sub("", raw))
-    if mobile:
+    if mobile and _indian_number_type(mobile.group(1)[:6]) in MOBILE_TYPES:
         return "+91" + mobile.group(1)
+    shown = _shown(raw)
+    if _LETTER.search(raw) or has_control_characters(raw):
+        raise ValidationError(
+            _("“%(value)s” is not a phone number: a phone number has digits only, no letters."),
+            params={"value": shown},
+            code="letters",
+        )
     try:
         number = phonenumbers.parse(raw, DEFAULT_REGION)
     except phonenumbers.NumberParseException as error:
         raise ValidationError(
-            _("“%(value)s” is not a phone number."), params={"value": raw}, code="invalid"
+            _("“%(value)s” is not a phone number."), params={"value": shown}, code="invalid"
         ) from error
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
             _("“%(value)s” is not a valid phone number: check the number of digits."),
-            params={"value": raw},
+            params={"value": shown},
             code="invalid",
         )
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise ValidationError(
+            _(
+                "“%(value)s” is not a mobile number: a landline cannot take a code, an SMS or "
+                "WhatsApp. Enter the member's mobile number."
+            ),
+            params={"value": shown},
+            code="not_mobile",
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _indian_number_type(prefix: str) -> int:
+    """The type of the 10-digit Indian numbers that start with these 6 digits.
+
+    Landlines start with 6 to 9 too (Bengaluru's 80 2222 3333), so the fast pattern alone
+    cannot tell a mobile. phonenumbers' Indian patterns decide the type within the first 6
+    digits of the national number (the rest is any digits: tested against the full parse), so
+    one parse per prefix serves every number that shares it: a cached look-up per row.
+    """
+    return phonenumbers.number_type(phonenumbers.parse(f"+91{prefix}0000", None))
+
+
+def _shown(raw: str) -> str:
+    # The message repeats what was typed, short and without characters that cannot be shown.
+    return re.sub(r"[\x00-\x1f\x7f]", "?", raw)[:32]
 
 
 def phone_display(e164: str) -> str:
@@ -73,7 +130,56 @@ def epic_normalise(text: str) -> str:
                 "“%(value)s” is not a voter id: three letters followed by seven digits, e.g. "
                 "ABC1234567."
             ),
-            params={"value": text.strip()[:40]},
+            params={"value": _shown(text.strip())},
             code="invalid",
         )
     return value
+
+
+def birth_year_check(year: int | None, *, today: datetime.date | None = None) -> int | None:
+    """A member is at least MEMBER_MIN_AGE (18 unless configured) and at most 120 years old.
+
+    None (not known) stays None. Checks the year alone, as that is all the register keeps: a
+    member born in the year that makes them 18 this year is taken."""
+    if year is None:
+        return None
+    this_year = (today or timezone.localdate()).year
+    minimum_age = settings.MEMBER_MIN_AGE
+    earliest, latest = this_year - MAX_AGE, this_year - minimum_age
+    if not earliest <= year <= latest:
+        raise ValidationError(
+            _(
+                "Birth year %(year)s is not possible for a member: members are %(minimum)s to "
+                "%(maximum)s years old, born from %(earliest)s to %(latest)s."
+            ),
+            params={
+                "year": year, "minimum": minimum_age, "maximum": MAX_AGE,
+                "earliest": earliest, "latest": latest,
+            },
+            code="birth_year_out_of_range",
+        )  # fmt: skip
+    return year
+
+
+def joined_on_check(
+    joined_on: datetime.date | None, *, today: datetime.date | None = None
+) -> datetime.date | None:
+    """A joining date is not in the future, and not before anyone living could have joined
+    (0001-01-01 is a placeholder, not a date)."""
+    if joined_on is None:
+        return None
+    today = today or timezone.localdate()
+    if joined_on > today:
+        raise ValidationError(
+            _("The joining date %(date)s is in the future."),
+            params={"date": joined_on.isoformat()},
+            code="joined_in_future",
+        )
+    earliest = datetime.date(today.year - MAX_AGE, 1, 1)
+    if joined_on < earliest:
+        raise ValidationError(
+            _("The joining date %(date)s is before %(earliest)s: check the year."),
+            params={"date": joined_on.isoformat(), "earliest": earliest.isoformat()},
+            code="joined_too_early",
+        )
+    return joined_on

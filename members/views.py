@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -65,9 +67,12 @@ def member_export_csv(request: HttpRequest) -> HttpResponse:
     form, filters = _list_filters(request)
     if form.errors:
         return _back_to_the_list(request)
-    rows = exports.member_export_rows(user=request.user, filters=filters)
+    rows = exports.RowCounter(exports.member_export_rows(user=request.user, filters=filters))
     response = StreamingHttpResponse(
-        exports.members_csv_chunks(rows), content_type="text/csv; charset=utf-8"
+        _audited_when_sent(
+            exports.members_csv_chunks(rows), request=request, filters=filters, rows=rows
+        ),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="members.csv"'
     return response
@@ -80,13 +85,33 @@ def member_export_xlsx(request: HttpRequest) -> HttpResponse:
     form, filters = _list_filters(request)
     if form.errors:
         return _back_to_the_list(request)
-    rows = exports.member_export_rows(user=request.user, filters=filters)
+    rows = exports.RowCounter(exports.member_export_rows(user=request.user, filters=filters))
+    workbook = exports.members_xlsx_file(rows)
+    services.member_export_record(
+        actor=request.user, filters=filters, file_format="xlsx", rows=rows.count, complete=True
+    )
     return FileResponse(
-        exports.members_xlsx_file(rows),
+        workbook,
         as_attachment=True,
         filename="members.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def _audited_when_sent(
+    chunks: Iterator[str], *, request: HttpRequest, filters, rows: exports.RowCounter
+) -> Iterator[str]:
+    """The CSV as it streams; its audit event is written when the stream ends, with the rows
+    sent and whether the download finished (a closed connection ends it early)."""
+    complete = False
+    try:
+        yield from chunks
+        complete = True
+    finally:
+        services.member_export_record(
+            actor=request.user, filters=filters, file_format="csv", rows=rows.count,
+            complete=complete,
+        )  # fmt: skip
 
 
 def _back_to_the_list(request: HttpRequest) -> HttpResponse:

@@ -87,12 +87,18 @@ def port_open(port: int) -> bool:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, name: str = "gunicorn") -> Iterator[str]:
-    """Serve the portal with gunicorn, the production server, on a free port; yield its URL."""
+def gunicorn(
+    env: dict[str, str], *, name: str = "gunicorn", options: list[str] | None = None
+) -> Iterator[str]:
+    """Serve the portal with gunicorn, the production server, as the README runs it (with its
+    config file), on a free port; yield its URL. `options`: more command-line options."""
     port = free_port()
     command = [
         str(VENV_BIN / "gunicorn"),
         "cadreconnect.wsgi",
+        "--config",
+        str(PROJECT_DIR / "cadreconnect" / "gunicorn.conf.py"),
+        *(options or []),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
