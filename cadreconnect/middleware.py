@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -54,3 +55,16 @@ class NoStoreMiddleware:
         ):
             add_never_cache_headers(response)
         return response
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's, but asking the view before the session.
+
+    Django's reads the session first, from the database: with the database down, /healthz
+    then answered a request that carried a session cookie with a 500 instead of its 503.
+    """
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

@@ -6,17 +6,21 @@ from __future__ import annotations
 import pytest
 
 from members import services as member_services
-from tests.groups.conftest import naveen, tree  # noqa: F401
+from tests.groups import conftest as groups_conftest
+
+# The group tests' tree and cast, as fixtures here too.
+naveen = groups_conftest.naveen
+tree = groups_conftest.tree
 
 
 @pytest.fixture
-def naveen_client(client, naveen):  # noqa: F811
+def naveen_client(client, naveen):
     client.force_login(naveen)
     return client
 
 
 @pytest.fixture
-def sunita(naveen, tree):  # noqa: F811
+def sunita(naveen, tree):
     """A member at Mandrem's first booth, registered by Naveen."""
     return member_services.member_create(
         actor=naveen, full_name="Sunita Das", phone="9822222222", booth=tree.mandrem_booths[0]
@@ -86,21 +90,21 @@ def test_member_pages_and_exports_are_never_stored(naveen_client, sunita, path):
     assert "private" in response["Cache-Control"]
 
 
-def test_a_group_export_is_never_stored(naveen_client, naveen, tree):  # noqa: F811
+def test_a_group_export_is_never_stored(naveen_client, naveen, tree):
     response = naveen_client.get(f"/groups/{tree.north_goa.pk}/export.csv")
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
 
 
-def test_a_member_page_outside_the_area_is_not_stored_either(naveen_client, tree):  # noqa: F811
+def test_a_member_page_outside_the_area_is_not_stored_either(naveen_client, tree):
     response = naveen_client.get("/members/999999999/")
 
     assert response.status_code == 404
     assert "no-store" in response["Cache-Control"]
 
 
-def test_pages_without_personal_data_keep_the_usual_caching(naveen_client, tree):  # noqa: F811
+def test_pages_without_personal_data_keep_the_usual_caching(naveen_client, tree):
     response = naveen_client.get("/groups/")
 
     assert response.status_code == 200
