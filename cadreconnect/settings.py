@@ -71,7 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "allauth",
-    "allauth.account",
+    "accounts.allauth_apps.SignInAddressesConfig",  # allauth.account, renamed in the admin
     "cadreconnect",
     "accounts",
     "groups",
