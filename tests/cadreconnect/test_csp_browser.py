@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 # The group tests' tree, as a fixture here too.
 tree = groups_conftest.tree
+vikram = groups_conftest.vikram
 
 
 @pytest.fixture
@@ -62,6 +63,8 @@ def test_each_page_type_loads_with_no_csp_violation_or_script_error(
         "/members/import/",
         "/members/duplicates/",
         "/accounts/password/change/",
+        "/accounts/email/",
+        "/accounts/logout/",
         "/admin/",
         "/admin/members/member/",
         f"/admin/members/member/{members[0].pk}/change/",
@@ -69,6 +72,18 @@ def test_each_page_type_loads_with_no_csp_violation_or_script_error(
         f"/admin/groups/group/{booth.pk}/change/",
     ]:
         visit(page, path)
+
+    assert browser_problems == []
+
+
+def test_the_refusal_and_not_found_pages_load_under_the_policy(
+    page, sign_in, vikram, members, browser_problems
+):
+    sign_in(vikram)
+
+    assert page.goto(f"/members/{members[0].pk}/edit/").status == 403
+    assert page.goto("/members/999999999/").status == 404
+    page.wait_for_load_state("load")
 
     assert browser_problems == []
 
