@@ -316,7 +316,8 @@ if not DEBUG and CACHES["default"]["BACKEND"] in _PER_PROCESS_CACHES:
     raise ImproperlyConfigured(
         "CACHE_URL is not set to a shared cache. In production set CACHE_URL to a Redis "
         "database (for example: CACHE_URL=redis://redis:6379/1): sign-in limits are counted "
-        "there, and a per-process memory cache would let every web worker count apart."
+        "there; a per-process memory cache would let every web worker count apart, and the "
+        "dummy cache counts nothing."
     )
 
 # --- Celery ---------------------------------------------------------------------------------
