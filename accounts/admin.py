@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group as PermissionGroup
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+
+# What a user may do in the portal comes from their roles at nodes of the tree
+# (cadreconnect.permissions); Django's permission groups grant nothing there, and in the admin,
+# named "Groups" beside the tree's groups, they were taken for them.
+admin.site.unregister(PermissionGroup)
 
 
 @admin.register(User)
@@ -16,7 +22,7 @@ class UserAdmin(DjangoUserAdmin):
         (_("Personal info"), {"fields": ["full_name"]}),
         (
             _("Permissions"),
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+            {"fields": ["is_active", "is_staff", "is_superuser", "user_permissions"]},
         ),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -68,8 +69,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "mptt",
     "django_htmx",
+    "csp",
     "allauth",
-    "allauth.account",
+    "accounts.allauth_apps.SignInAddressesConfig",  # allauth.account, renamed in the admin
     "cadreconnect",
     "accounts",
     "groups",
@@ -79,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "cadreconnect.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -88,9 +92,11 @@ MIDDLEWARE = [
     # 400 for NUL bytes and other control characters in query strings and form data.
     "cadreconnect.middleware.ControlCharactersMiddleware",
     # Every page needs a signed-in user unless its view is marked @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "cadreconnect.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Member pages and exports hold personal data: no copy in any cache (see NO_STORE_VIEWS).
+    "cadreconnect.middleware.NoStoreMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -170,6 +176,18 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CadreConnect] "
+# Sign-in and password-reset limits (allauth's defaults: 10 failed sign-ins a minute per
+# address, 5 per account in 5 minutes), counted in the shared cache (see CACHES).
+# The client's address is REMOTE_ADDR unless the deployment says how many proxies in front of
+# the portal append to X-Forwarded-For (or names a header its proxy sets): trusting the header
+# by default would let anyone dodge the limits by sending a new X-Forwarded-For each time.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if ALLAUTH_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT={ALLAUTH_TRUSTED_PROXY_COUNT} is negative: give the number of "
+        "proxies in front of the portal that append to X-Forwarded-For (0 when none)."
+    )
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
 # A password reset for an unknown address sends nothing: the form must not become a way to
 # mail strangers, nor tell who has an account.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
@@ -271,18 +289,80 @@ if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+# HSTS: browsers that once saw the portal over HTTPS refuse plain HTTP for a year, on every
+# subdomain too, and the host may be put on the browsers' preload list. On by default in
+# production so that a deployment cannot forget it; development serves plain HTTP.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content security policy (django-csp): every script, style, image, font and request from this
+# site only, served by whitenoise; no inline script, no on...= attribute and no style attribute
+# in any page (templates mark elements with data- attributes, static/js/portal.js acts on them).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Browser features no page of the portal uses are turned off for it and anything it embeds.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+# Pages answered with "Cache-Control: no-store" (no copy in the browser, a proxy or the back
+# button's cache): every view of these URL namespaces, and these named views.
+NO_STORE_NAMESPACES = ["members"]
+NO_STORE_VIEWS = ["groups:export"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 
 # --- Caches ---------------------------------------------------------------------------------
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Sign-in and password-reset limits are counted in this cache: in a per-process cache every
+# web worker counts apart (five workers let five times as many guesses through) and a restart
+# forgets them.
+_PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+if not DEBUG and CACHES["default"]["BACKEND"] in _PER_PROCESS_CACHES:
+    raise ImproperlyConfigured(
+        "CACHE_URL is not set to a shared cache. In production set CACHE_URL to a Redis "
+        "database (for example: CACHE_URL=redis://redis:6379/1): sign-in limits are counted "
+        "there; a per-process memory cache would let every web worker count apart, and the "
+        "dummy cache counts nothing."
+    )
 
 # --- Celery ---------------------------------------------------------------------------------
 
@@ -344,6 +424,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # {"detail": ..., "code": ...} for every error, service refusals included.
     "EXCEPTION_HANDLER": "cadreconnect.exceptions.api_exception_handler",
+    # JSON only in production: the browsable API is a second set of HTML pages (forms, the
+    # API's structure) that the portal's pages and their policy do not cover.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
 }
 
 # --- Logging --------------------------------------------------------------------------------

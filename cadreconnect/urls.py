@@ -13,6 +13,7 @@ urlpatterns = [
     path("system/worker-pings/", views.worker_ping_list, name="worker_ping_list"),
     path("system/worker-pings/new/", views.worker_ping, name="worker_ping"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("groups/", include("groups.urls")),
     path("members/", include("members.urls")),
     path("api/", include("cadreconnect.api_urls")),

@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from cadreconnect import selectors, services
@@ -34,16 +35,25 @@ def worker_ping_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers and monitoring: 200 when the database and the broker answer."""
+    """For load balancers and monitoring: 200 when the database and the broker answer.
+
+    Anyone may ask whether the portal is up; what is down, and why, only signed-in staff see.
+    """
     checks = {"database": selectors.database_health(), "broker": selectors.broker_health()}
     healthy = all(check.ok for check in checks.values())
-    return JsonResponse(
-        {
-            "status": "ok" if healthy else "unavailable",
-            "checks": {name: check.as_dict() for name, check in checks.items()},
-        },
-        status=200 if healthy else 503,
-    )
+    body: dict = {"status": "ok" if healthy else "unavailable"}
+    # Without the database there is no session to read: everyone gets the short answer.
+    if checks["database"].ok and request.user.is_authenticated and request.user.is_staff:
+        body["checks"] = {name: check.as_dict() for name, check in checks.items()}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@login_not_required
+@cache_control(max_age=24 * 60 * 60)
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every page that names no icon (the admin's pages)."""
+    return redirect(static("favicon.svg"))
 
 
 def _pings_context(request: HttpRequest) -> dict:

@@ -154,13 +154,46 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server) -> Iterator[object]:
-    """A fresh browser tab (own cookies) whose relative URLs go to the live test server."""
+def browser_problems() -> list[str]:
+    """What the `page` fixture's browser tab reported as errors so far (the test fails on any)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, browser_problems) -> Iterator[object]:
+    """A fresh browser tab (own cookies) whose relative URLs go to the live test server.
+
+    The test fails when the page reports a script error or a console error: a content
+    security policy violation is reported there, and so is a script or style that did not load.
+    """
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    problems = browser_problems
+    documents: set[str] = set()
+
+    def on_console(message) -> None:
+        if message.type != "error":
+            return
+        # A page the test opens on purpose may answer 403 or 404 (the test checks what it
+        # shows); Chromium reports that as a failed load of the document itself.
+        if message.text.startswith("Failed to load resource") and (
+            message.location.get("url") in documents
+        ):
+            return
+        problems.append(f"console error: {message.text} ({message.location.get('url')})")
+
+    def on_response(response) -> None:
+        if response.request.is_navigation_request():
+            documents.add(response.url)
+
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on("console", on_console)
+    tab.on("response", on_response)
     yield tab
     context.close()
+    if problems:
+        pytest.fail("The browser reported errors:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture
