@@ -230,3 +230,10 @@ def group_leads(*, group: Group) -> QuerySet[Assignment]:
 
 def group_figures(*, group: Group) -> GroupFigures | None:
     return GroupFigures.objects.filter(group=group).first()
+
+
+def group_roles(*, group: Group) -> list[Assignment]:
+    """The roles held at the node itself (not below it), lead first, then by e-mail."""
+    order = {role.value: index for index, role in enumerate(Role)}
+    assignments = Assignment.objects.filter(group=group).select_related("user")
+    return sorted(assignments, key=lambda a: (order.get(a.role, len(order)), a.user.email))
