@@ -196,7 +196,9 @@ def group_breadcrumb(*, user: User, group: Group) -> list[Group]:
 
 def groups_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Group]:
     """Nodes in scope whose name (either script) contains the query or whose code starts with
-    it. On PostgreSQL trigram indexes serve the name match."""
+    it, by level and then by code: the numbers in codes are zero-padded (S24-AC-403-B-0002),
+    so booth 2 comes before booth 10, which names ("... booth 10") would not give. On
+    PostgreSQL trigram indexes serve the name match."""
     query = query.strip()[:100]
     if not query:
         return Group.objects.none()
@@ -209,7 +211,7 @@ def groups_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Group]
         groups_visible_to(user)
         .filter(matches)
         .select_related("parent", "upper")
-        .order_by("kind", "name", "code")[:limit]
+        .order_by("kind", "code")[:limit]
     )
 
 
