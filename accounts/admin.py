@@ -1,5 +1,7 @@
+from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group as PermissionGroup
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -16,7 +18,7 @@ class UserAdmin(DjangoUserAdmin):
         (_("Personal info"), {"fields": ["full_name"]}),
         (
             _("Permissions"),
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+            {"fields": ["is_active", "is_staff", "is_superuser", "user_permissions"]},
         ),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -29,3 +31,12 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     ]
+
+
+# The admin index showed two sections named Accounts (ours and allauth's e-mail addresses) and
+# two named Groups (the organisational tree and Django's permission groups). A user signs in
+# with the e-mail address on their account, edited here, and a person's rights in the portal
+# are their roles in the tree (groups.Assignment): neither page is needed.
+for model in (EmailAddress, PermissionGroup):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

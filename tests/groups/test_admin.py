@@ -161,3 +161,17 @@ def test_a_role_of_a_deactivated_user_is_refused_in_the_admin(asha_client, tree,
     assert response.status_code == 200
     assert "is deactivated and cannot be given a role" in response.content.decode()
     assert not Assignment.objects.filter(user=ravi).exists()
+
+
+def test_the_admin_index_names_each_section_once(asha_client):
+    import re
+
+    page = asha_client.get("/admin/").content.decode()
+
+    sections = re.findall(r"<caption>\s*<a[^>]*>([^<]*)</a>", page)
+    models = re.findall(r'<th scope="row"[^>]*>\s*<a[^>]*>([^<]*)</a>', page)
+    assert "Accounts" in sections and "Groups" in sections
+    assert len(sections) == len(set(sections)), sections
+    assert len(models) == len(set(models)), models
+    assert "Log entries" in models
+    assert asha_client.get("/admin/accounts/user/add/").status_code == 200
