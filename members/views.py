@@ -123,9 +123,8 @@ def member_merge(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("A member cannot be merged into themselves."))
         return redirect("members:duplicates")
     if posted and chosen:
-        survivor, source = (first, second) if form.cleaned_data["survivor"] == first.pk else (
-            second, first,
-        )  # fmt: skip
+        keep_first = form.cleaned_data["survivor"] == first.pk
+        survivor, source = (first, second) if keep_first else (second, first)
         # Named before the merge: the source's row is gone after it.
         names = {"source": str(source), "survivor": str(survivor)}
         try:
