@@ -1,15 +1,10 @@
+from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group as PermissionGroup
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-
-# What a user may do in the portal comes from their roles at nodes of the tree
-# (cadreconnect.permissions); Django's permission groups grant nothing there, and in the admin,
-# named "Groups" beside the tree's groups, they were taken for them.
-admin.site.unregister(PermissionGroup)
-
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
@@ -35,3 +30,12 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     ]
+
+
+# The admin index showed two sections named Accounts (ours and allauth's e-mail addresses) and
+# two named Groups (the organisational tree and Django's permission groups). A user signs in
+# with the e-mail address on their account, edited here, and a person's rights in the portal
+# are their roles in the tree (groups.Assignment): neither page is needed.
+for model in (EmailAddress, PermissionGroup):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from cadreconnect.validation import ControlCharactersRefused
 from groups import selectors
-from groups.models import Group, Kind, code_validator, whatsapp_invite_validator
+from groups.models import Group, Kind, Role, code_validator, whatsapp_invite_validator
 
 TELEGRAM_CHAT_ID_LIMIT = 10**15
 
@@ -101,3 +101,21 @@ class BoothMergeForm(ControlCharactersRefused, forms.Form):
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["survivor"].user = user
+
+
+class RoleGiveForm(forms.Form):
+    """The roles page: who gets which role at the node. Only the roles the user may give there
+    are offered; any other role (a forged form) reaches the service, which refuses it."""
+
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    full_name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        required=False,
+        help_text=_("Needed when the person has no account yet: one is created for them."),
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+    def __init__(self, *args, roles: list[Role], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].widget.choices = [(role.value, role.label) for role in roles]

@@ -200,7 +200,9 @@ def group_breadcrumb(*, user: User, group: Group) -> list[Group]:
 
 def groups_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Group]:
     """Nodes in scope whose name (either script) contains the query or whose code starts with
-    it. On PostgreSQL trigram indexes serve the name match."""
+    it, by level and then by code: the numbers in codes are zero-padded (S24-AC-403-B-0002),
+    so booth 2 comes before booth 10, which names ("... booth 10") would not give. On
+    PostgreSQL trigram indexes serve the name match."""
     query = query.strip()[:100]
     if not query:
         return Group.objects.none()
@@ -213,7 +215,7 @@ def groups_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Group]
         groups_visible_to(user)
         .filter(matches)
         .select_related("parent", "upper")
-        .order_by("kind", "name", "code")[:limit]
+        .order_by("kind", "code")[:limit]
     )
 
 
@@ -234,3 +236,10 @@ def group_leads(*, group: Group) -> QuerySet[Assignment]:
 
 def group_figures(*, group: Group) -> GroupFigures | None:
     return GroupFigures.objects.filter(group=group).first()
+
+
+def group_roles(*, group: Group) -> list[Assignment]:
+    """The roles held at the node itself (not below it), lead first, then by e-mail."""
+    order = {role.value: index for index, role in enumerate(Role)}
+    assignments = Assignment.objects.filter(group=group).select_related("user")
+    return sorted(assignments, key=lambda a: (order.get(a.role, len(order)), a.user.email))

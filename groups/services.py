@@ -384,6 +384,32 @@ def assignment_remove(*, actor: User | None, assignment: Assignment) -> None:
             )  # fmt: skip
 
 
+def role_give(
+    *, actor: User, group: Group, email: str, full_name: str, role: str
+) -> tuple[Assignment, bool]:
+    """Give the person with this e-mail address a role at a node (the roles page): an existing
+    account, or a new one (then the caller sends its owner the mail to set a password). The
+    actor's right to give that role there is checked before anything is written. Returns the
+    assignment and whether the account was created."""
+    from accounts.services import user_get_or_invite
+
+    if role not in Role.values:
+        raise ApplicationError(
+            _("Unknown role %(role)s.") % {"role": str(role)[:32]}, code="unknown_role"
+        )
+    permissions.require_role_grant(actor, group=group, role=role)
+    with transaction.atomic():
+        user, created = user_get_or_invite(actor=actor, email=email, full_name=full_name)
+        if Assignment.objects.filter(user=user, group=group, role=role).exists():
+            raise ApplicationError(
+                _("%(user)s already has the role of %(role)s here.")
+                % {"user": user.email, "role": str(Role(role).label).lower()},
+                code="role_held",
+            )
+        assignment = assignment_add(actor=actor, user=user, group=group, role=role)
+    return assignment, created
+
+
 def _refresh_figures(tree_id: int) -> None:
     from groups.tasks import group_figures_refresh
 

@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/deactivate/", views.group_deactivate, name="deactivate"),
     path("<int:pk>/reactivate/", views.group_reactivate, name="reactivate"),
     path("<int:pk>/export.csv", views.group_export, name="export"),
+    path("<int:pk>/roles/", views.group_roles, name="roles"),
+    path("<int:pk>/roles/<int:assignment_pk>/remove/", views.group_role_remove, name="role_remove"),
 ]

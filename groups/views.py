@@ -4,20 +4,22 @@ import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import services as account_services
 from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action
 from cadreconnect.spreadsheets import Echo, spreadsheet_safe
 from groups import selectors, services
-from groups.forms import BoothMergeForm, GroupChildForm, GroupLinksForm, GroupMoveForm
-from groups.models import Group, Kind
+from groups.forms import BoothMergeForm, GroupChildForm, GroupLinksForm, GroupMoveForm, RoleGiveForm
+from groups.models import Assignment, Group, Kind, Role
 
 CHILDREN_PER_PAGE = 50
 
@@ -56,6 +58,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "leads": selectors.group_leads(group=group),
             "page": _children_page(request, group),
             "can_manage": selectors.group_can_manage(user=request.user, group=group),
+            "may_manage_roles": permissions.user_may(request.user, Action.ROLE_MANAGE, group),
             "is_national": group.kind == Kind.NATIONAL,
         },
     )
@@ -235,3 +238,82 @@ def group_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Reactivated %(name)s.") % {"name": group.name})
     return redirect("groups:detail", pk=group.pk)
+
+
+# --- Roles ----------------------------------------------------------------------------------
+
+
+def _role_refused(error: ApplicationError) -> None:
+    """A role above the user's own (a forged form: the page offers only the roles they may
+    give) is a 403 like any other refusal of the permission table."""
+    if error.code == "role_above_own":
+        raise PermissionDenied(error.message) from error
+
+
+@require_http_methods(["GET", "POST"])
+def group_roles(request: HttpRequest, pk: int) -> HttpResponse:
+    """The roles held at a node: a lead gives and takes them away here, as the table allows."""
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, Action.ROLE_MANAGE, group)
+    grantable = [
+        role for role in Role
+        if permissions.role_grant_allowed(request.user, group=group, role=role)
+    ]  # fmt: skip
+    form = RoleGiveForm(request.POST or None, roles=grantable)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assignment, created = services.role_give(
+                actor=request.user, group=group, email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"], role=form.cleaned_data["role"],
+            )  # fmt: skip
+        except ApplicationError as error:
+            _role_refused(error)
+            form.add_error(None, error.message)
+        else:
+            if created:
+                account_services.user_password_set_mail_send(request=request, user=assignment.user)
+            message = (
+                _("Gave %(user)s the role of %(role)s at %(group)s; they were sent an e-mail "
+                  "to set their password.")
+                if created
+                else _("Gave %(user)s the role of %(role)s at %(group)s.")
+            )  # fmt: skip
+            messages.success(request, message % _role_names(assignment))
+            return redirect("groups:roles", pk=group.pk)
+    roles = [
+        (assignment, assignment.role in grantable)
+        for assignment in selectors.group_roles(group=group)
+    ]
+    return render(
+        request,
+        "groups/roles.html",
+        {"group": group, "form": form, "roles": roles, "grantable": grantable},
+    )
+
+
+@require_POST
+def group_role_remove(request: HttpRequest, pk: int, assignment_pk: int) -> HttpResponse:
+    group = selectors.group_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, Action.ROLE_MANAGE, group)
+    assignment = get_object_or_404(
+        Assignment.objects.select_related("user", "group"), pk=assignment_pk, group=group
+    )
+    try:
+        services.assignment_remove(actor=request.user, assignment=assignment)
+    except ApplicationError as error:
+        _role_refused(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Took the role of %(role)s at %(group)s from %(user)s.") % _role_names(assignment),
+        )
+    return redirect("groups:roles", pk=group.pk)
+
+
+def _role_names(assignment: Assignment) -> dict[str, str]:
+    return {
+        "user": str(assignment.user),
+        "role": str(Role(assignment.role).label).lower(),
+        "group": assignment.group.name,
+    }

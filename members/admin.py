@@ -1,5 +1,15 @@
-from django.contrib import admin
+"""The register in the admin: every change goes through members.services, with the same checks
+and audit events as the portal's pages (cadreconnect.admin_services)."""
 
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from cadreconnect.admin_services import ThroughServicesAdmin, copy_saved_row
+from cadreconnect.exceptions import ApplicationError
+from members import services
 from members.models import Consent, Member, Membership, Post, Tag
 
 
@@ -17,25 +27,132 @@ class ConsentInline(admin.TabularInline):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
+    fields = ["group", "role", "joined_on"]
+    readonly_fields = ["joined_on"]
     autocomplete_fields = ["group"]
 
 
 class PostInline(admin.TabularInline):
+    """Posts are a member's history: a term is ended (its end date), never deleted."""
+
     model = Post
     extra = 0
+    fields = ["group", "office", "title", "starts_on", "ends_on"]
     autocomplete_fields = ["group"]
+    can_delete = False
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
-    list_display = ["full_name", "phone", "booth", "status", "joined_on"]
+class MemberAdmin(ThroughServicesAdmin):
+    list_display = ["full_name", "masked_phone", "booth", "status", "joined_on"]
     list_filter = ["status", "gender"]
     search_fields = ["full_name", "name_local", "phone", "epic"]
     autocomplete_fields = ["booth", "recruited_by", "tags"]
     list_select_related = ["booth"]
-    readonly_fields = ["tree_id", "state", "created_at", "updated_at"]
+    # What members.services.member_create and member_update change, and the tags; the rest
+    # (verification, the booth's tree and state) is set by its own flow.
+    fields = [*services.EDITABLE_FIELDS, "tags", "phone_verified_at", "epic_checked_at",
+              "tree_id", "state", "created_at", "updated_at"]  # fmt: skip
+    readonly_fields = ["phone_verified_at", "epic_checked_at", "tree_id", "state", "created_at",
+                       "updated_at"]  # fmt: skip
     show_full_result_count = False
     inlines = [MembershipInline, PostInline, ConsentInline]
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, member: Member) -> str:
+        from cadreconnect.privacy import mask_phone
+
+        return mask_phone(member.phone)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A member record is folded into another (the duplicates page's merge, audited), never
+        # deleted here without a trace.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Member, form, change: bool) -> None:
+        fields = {name: form.cleaned_data.get(name) for name in services.EDITABLE_FIELDS}
+        # Empty text fields come as "", empty numbers and links as None: the services' forms.
+        if change:
+            current = Member.objects.select_related("booth").get(pk=obj.pk)
+            saved = services.member_update(actor=request.user, member=current, **fields)
+        else:
+            saved = services.member_create(actor=request.user, **fields)
+        copy_saved_row(saved=saved, into=obj)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        # The admin's change message reads what a formset saved from these three lists.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        member: Member = form.instance
+        if formset.model is Membership:
+            self._save_memberships(request, member, formset)
+        elif formset.model is Post:
+            self._save_posts(request, member, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def _save_memberships(self, request: HttpRequest, member: Member, formset) -> None:
+        for deleted in formset.deleted_forms:
+            if deleted.instance.pk is not None:
+                membership = Membership.objects.select_related("group", "member__booth").get(
+                    pk=deleted.instance.pk
+                )
+                services.membership_remove(actor=request.user, membership=membership)
+                formset.deleted_objects.append(membership)
+        for inline in formset.forms:
+            if inline in formset.deleted_forms or not inline.has_changed():
+                continue
+            group, role = inline.cleaned_data["group"], inline.cleaned_data["role"]
+            existing = inline.instance.pk is not None
+            if existing and "group" in inline.changed_data:
+                previous = Membership.objects.select_related("group", "member__booth").get(
+                    pk=inline.instance.pk
+                )
+                services.membership_remove(actor=request.user, membership=previous)
+            saved = services.membership_add(
+                actor=request.user, member=member, group=group, role=role
+            )
+            copy_saved_row(saved=saved, into=inline.instance)
+            if existing:
+                formset.changed_objects.append((inline.instance, inline.changed_data))
+            else:
+                formset.new_objects.append(inline.instance)
+
+    def _save_posts(self, request: HttpRequest, member: Member, formset) -> None:
+        for inline in formset.forms:
+            if not inline.has_changed():
+                continue
+            data = inline.cleaned_data
+            existing = inline.instance.pk is not None
+            if not existing:
+                post = services.post_assign(
+                    actor=request.user, member=member, group=data["group"],
+                    office=data["office"], starts_on=data["starts_on"], title=data["title"],
+                )  # fmt: skip
+            else:
+                post = Post.objects.select_related("member__booth").get(pk=inline.instance.pk)
+                # Compared with the row, not the form's initial values (a field with a callable
+                # default compares with a hidden copy of its initial value, which may be absent).
+                kept = ["group", "office", "title", "starts_on"]
+                if any(data[name] != getattr(post, name) for name in kept):
+                    raise ApplicationError(
+                        _(
+                            "A post's office, group, title and start stay as they were: end "
+                            "the term and add the new post."
+                        ),
+                        code="post_unchangeable",
+                    )
+            if data.get("ends_on") and data["ends_on"] != post.ends_on:
+                post = services.post_end(actor=request.user, post=post, ends_on=data["ends_on"])
+            elif post.ends_on and not data.get("ends_on"):
+                raise ApplicationError(
+                    _("An ended term cannot be reopened: add the post again."),
+                    code="post_reopen",
+                )
+            copy_saved_row(saved=post, into=inline.instance)
+            if existing:
+                formset.changed_objects.append((inline.instance, inline.changed_data))
+            else:
+                formset.new_objects.append(inline.instance)
 
 
 @admin.register(Tag)

@@ -208,9 +208,9 @@ class ImportMappingForm(forms.Form):
 class MemberMergeForm(forms.Form):
     """One pair of the duplicates page: which of the two members stays."""
 
-    first = forms.IntegerField(widget=forms.HiddenInput)
-    second = forms.IntegerField(widget=forms.HiddenInput)
-    survivor = forms.IntegerField(label=_("Keep"))
+    first = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    second = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    survivor = forms.IntegerField(label=_("Keep"), required=False)
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -304,6 +304,20 @@ def membership_add(*, actor: User | None, member: Member, group: Group, role: st
     return membership
 
 
+def membership_remove(*, actor: User | None, membership: Membership) -> None:
+    """Take a member out of a group node, with the same checks as adding them."""
+    if actor is not None:
+        permissions.require(actor, Action.MEMBER_WRITE, membership.member.booth)
+        permissions.require(actor, Action.MEMBER_WRITE, membership.group)
+    with transaction.atomic():
+        deleted, _rows = Membership.objects.filter(pk=membership.pk).delete()
+        if deleted:
+            audit_record(
+                actor=actor, action="membership.remove", target=membership.member,
+                data={"group": membership.group.code, "role": membership.role},
+            )  # fmt: skip
+
+
 def post_assign(
     *, actor: User | None, member: Member, group: Group, office: str,
     starts_on: datetime.date | None = None, title: str = "",

@@ -129,28 +129,56 @@ def member_duplicates(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_merge(request: HttpRequest) -> HttpResponse:
+    """Two probable duplicates side by side (GET), and the merge of the one not kept into the
+    one kept (POST): the choice is made on this page, with both records in view."""
     permissions.require_somewhere(request.user, Action.MEMBER_MERGE)
-    form = MemberMergeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose which of the two members to keep."))
+    posted = request.method == "POST"
+    form = MemberMergeForm(request.POST if posted else request.GET)
+    chosen = form.is_valid()
+    if form.has_error("first") or form.has_error("second"):
+        messages.error(request, _("Choose two members to compare on the duplicates page."))
         return redirect("members:duplicates")
-    survivor = selectors.member_get_for_user(user=request.user, pk=form.cleaned_data["survivor"])
-    source = selectors.member_get_for_user(user=request.user, pk=form.source_pk)
-    permissions.require(request.user, Action.MEMBER_MERGE, survivor.booth)
-    permissions.require(request.user, Action.MEMBER_MERGE, source.booth)
-    try:
-        services.member_merge(actor=request.user, source=source, survivor=survivor)
-    except ApplicationError as error:
-        messages.error(request, error.message)
+    first = selectors.member_get_for_user(user=request.user, pk=form.cleaned_data["first"])
+    second = selectors.member_get_for_user(user=request.user, pk=form.cleaned_data["second"])
+    permissions.require(request.user, Action.MEMBER_MERGE, first.booth)
+    permissions.require(request.user, Action.MEMBER_MERGE, second.booth)
+    if first.pk == second.pk:
+        messages.error(request, _("A member cannot be merged into themselves."))
         return redirect("members:duplicates")
-    messages.success(
+    if posted and chosen:
+        keep_first = form.cleaned_data["survivor"] == first.pk
+        survivor, source = (first, second) if keep_first else (second, first)
+        # Named before the merge: the source's row is gone after it.
+        names = {"source": str(source), "survivor": str(survivor)}
+        try:
+            services.member_merge(actor=request.user, source=source, survivor=survivor)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("members:duplicates")
+        messages.success(request, _("Merged %(source)s into %(survivor)s.") % names)
+        return redirect("members:duplicates")
+    return render(
         request,
-        _("Merged %(source)s into %(survivor)s.")
-        % {"source": source.full_name, "survivor": survivor.full_name},
+        "members/merge.html",
+        {
+            "form": form,
+            "refused": posted,  # a POST that got here chose no member to keep
+            "pair": [_merge_side(first), _merge_side(second)],
+            "first": first,
+            "second": second,
+        },
     )
-    return redirect("members:duplicates")
+
+
+def _merge_side(member) -> dict:
+    return {
+        "member": member,
+        "consents": [consent for consent in selectors.member_consents(member=member)
+                     if consent.withdrawn_at is None],
+        "posts": list(member.posts.select_related("group")),
+    }  # fmt: skip
 
 
 @require_GET

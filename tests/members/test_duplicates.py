@@ -58,7 +58,8 @@ def test_duplicates_page_shows_only_pairs_inside_the_area(
         {"+919811111111", "+919811111112"},
     ]
     page = naveen_client.get("/members/duplicates/").content.decode()
-    assert "Same voter id GOA1234567" in page
+    assert "Same voter id GOAxxxxx67" in page
+    assert "GOA1234567" not in page and "9811111111" not in page  # masked
     assert "Same name in one booth: Meena Gaonkar" in page
     assert page.count('class="filter-row merge-pair"') == 2
     for hidden in ["Sita Kamat", "Across", "Anil Shet"]:
@@ -99,7 +100,9 @@ def test_merge_through_the_page_moves_everything_to_the_survivor(naveen_client, 
         follow=True,
     )
 
-    assert "Merged Ravi Naik into Ravi Naik." in response.content.decode()
+    assert "Merged Ravi Naik (+91 98xxxxxx12) into Ravi Naik (+91 98xxxxxx11)." in (
+        response.content.decode()
+    )
     assert not Member.objects.filter(pk=source.pk).exists()
     survivor.refresh_from_db()
     assert (survivor.name_local, survivor.email, survivor.epic, survivor.birth_year) == (
@@ -199,4 +202,100 @@ def test_a_merge_form_without_a_choice_is_refused(naveen_client, asha, tree):
     )
 
     assert "Choose which of the two members to keep." in response.content.decode()
+    assert Member.objects.count() == 2
+
+
+@pytest.fixture
+def kavitas(asha, tree) -> tuple[Member, Member]:
+    """Kavita Debbarma registered twice in North Goa: once with her voter id and a post, once
+    with her WhatsApp consent."""
+    booth_1, booth_2, _ = tree.mandrem_booths
+    first = register(asha, booth_1, "9812345621", name="Kavita Debbarma", epic="GOA1234567")
+    services.post_assign(actor=asha, member=first, group=booth_1, office="booth_president")
+    second = register(asha, booth_2, "9812345643", name="Kavita Debbarma", epic="GOA1234567")
+    grant(asha, second, Consent.Purpose.WHATSAPP)
+    return first, second
+
+
+def test_merge_shows_both_records_side_by_side_before_anything_changes(naveen_client, kavitas):
+    first, second = kavitas
+    duplicates = naveen_client.get("/members/duplicates/").content.decode()
+    assert "Compare and merge Kavita Debbarma (+91 98xxxxxx21) and Kavita Debbarma" in duplicates
+
+    response = naveen_client.get(
+        "/members/duplicates/merge/", {"first": first.pk, "second": second.pk}
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    for shown in ["+91 98xxxxxx21", "+91 98xxxxxx43", "GOAxxxxx67", "Mandrem booth 1",
+                  "Mandrem booth 2", "Booth president", "WhatsApp messages", "Keep this record",
+                  first.joined_on.strftime("%-d %b %Y")]:  # fmt: skip
+        assert shown in page, shown
+    assert page.count('name="survivor"') == 2
+    assert "checked" not in page  # the user chooses; nothing is preselected
+    for full in ["9812345621", "9812345643", "GOA1234567"]:
+        assert full not in page
+    assert Member.objects.count() == 2
+    assert not AuditEvent.objects.filter(action="member.merge").exists()
+
+
+def test_the_merge_message_names_both_records(naveen_client, kavitas):
+    first, second = kavitas
+
+    response = naveen_client.post(
+        "/members/duplicates/merge/",
+        {"first": first.pk, "second": second.pk, "survivor": second.pk},
+        follow=True,
+    )
+
+    assert (
+        "Merged Kavita Debbarma (+91 98xxxxxx21) into Kavita Debbarma (+91 98xxxxxx43)."
+        in response.content.decode()
+    )
+    assert list(Member.objects.values_list("pk", flat=True)) == [second.pk]
+    assert second.posts.count() == 1
+
+
+@pytest.mark.parametrize("role", ["organiser", "viewer"])
+def test_only_leads_see_merge_controls_and_may_merge(client, asha, tree, kavitas, role):
+    from groups import services as group_services
+    from tests.factories import UserFactory
+
+    first, second = kavitas
+    staff = UserFactory(email=f"{role}@cadreconnect.example")
+    group_services.assignment_add(actor=None, user=staff, group=tree.north_goa, role=role)
+    client.force_login(staff)
+
+    page = client.get("/members/duplicates/").content.decode()
+    confirm = client.get("/members/duplicates/merge/", {"first": first.pk, "second": second.pk})
+    merge = client.post(
+        "/members/duplicates/merge/",
+        {"first": first.pk, "second": second.pk, "survivor": first.pk},
+    )
+
+    assert "Kavita Debbarma" in page and "merge-pair" not in page
+    assert (confirm.status_code, merge.status_code) == (403, 403)
+    assert Member.objects.count() == 2
+
+
+def test_the_confirmation_of_a_member_outside_the_area_is_404(naveen_client, asha, tree, kavitas):
+    south = register(asha, tree.ponda_booth, "9822222222", name="Kavita Debbarma")
+
+    response = naveen_client.get(
+        "/members/duplicates/merge/", {"first": kavitas[0].pk, "second": south.pk}
+    )
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"first": "abc", "second": "1"}, {"first": "9" * 30, "second": "1"},
+              {"first": "\x00", "second": "1"}],
+)  # fmt: skip
+def test_a_malformed_merge_address_goes_back_to_the_duplicates(naveen_client, kavitas, query):
+    response = naveen_client.get("/members/duplicates/merge/", query, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/members/duplicates/"
+    assert "Choose two members to compare" in response.content.decode()
     assert Member.objects.count() == 2
