@@ -1,3 +1,3 @@
-"""The group tree and staff cast of the group tests, reused for the access matrix."""
+"""The group tree and staff cast of the group tests, reused for the access tests."""
 
-from tests.groups.conftest import tree  # noqa: F401
+from tests.groups.conftest import naveen, tree  # noqa: F401
