@@ -44,3 +44,32 @@ def test_import_a_small_file_see_the_errors_run_it_and_find_a_member(
     members = page.get_by_role("table", name="Members")
     assert members.get_by_role("link", name="Sunita Debbarma").is_visible()
     assert not members.get_by_role("link", name="Ravi Naik").is_visible()
+
+
+def test_an_organiser_imports_a_file_without_booth_codes_with_a_booth_for_the_whole_file(
+    page, sign_in, tree, celery_worker
+):
+    """The column page waits for the worker to read the file (htmx polling), then takes a
+    booth for the whole file in place of a booth column."""
+    from groups.models import Role
+    from members.models import Member
+    from tests.groups.conftest import staff
+
+    olga = staff("olga@cadreconnect.example", "Olga Organiser", tree.north_goa, Role.ORGANISER)
+    rows = [["Sunita Debbarma", "098111 11111"], ["Ravi Naik", "9822222222"]]
+    sign_in(olga)
+    page.goto("/members/import/")
+    page.get_by_label("Member list (CSV in UTF-8, or Excel .xlsx)").set_input_files(
+        files=[{"name": "no-booths.csv", "mimeType": "text/csv",
+                "buffer": csv_bytes(rows, header=["Name", "Mobile"])}]
+    )  # fmt: skip
+    page.get_by_role("button", name="Upload").click()
+
+    page.get_by_label("Booth for the whole file (code)").fill("S05-AC-001-B-0002")
+    assert page.get_by_label("Booth code").input_value() == ""
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("button", name="Import the valid rows").click()
+    page.locator(".import-status", has_text="Imported").wait_for(timeout=30_000)
+
+    assert page.locator("dd.created").inner_text() == "2"
+    assert set(Member.objects.values_list("booth__code", flat=True)) == {"S05-AC-001-B-0002"}
