@@ -151,7 +151,6 @@ def test_a_lead_never_sees_members_outside_their_area_through_the_filters(
     [({"post": "emperor"}, "post", "Choose an office from the list."),
      ({"post": "<script>alert(1)</script>"}, "post", "Choose an office from the list."),
      ({"post": BOOTH_PRESIDENT * 1000}, "post", "Choose an office from the list."),
-     ({"post": "booth_president\x00"}, "post", "Choose an office from the list."),
      ({"tag": "999999"}, "tag", "Choose a tag from the list."),
      ({"tag": "youth"}, "tag", "Choose a tag from the list."),
      ({"tag": "1 OR 1=1"}, "tag", "Choose a tag from the list."),
@@ -163,6 +162,7 @@ def test_a_lead_never_sees_members_outside_their_area_through_the_filters(
 def test_bad_filter_values_are_shown_as_form_errors(
     naveen_client, asha, tree, youth, params, field, message
 ):
+    """(A control character in any filter is a 400: tests/members/test_control_characters.py.)"""
     register(asha, tree.mandrem_booths[0], "9811111111", "Asha North", tags=(youth,))
 
     response = naveen_client.get("/members/", params)

@@ -87,3 +87,21 @@ def test_no_record_or_log_line_holds_a_full_phone_or_voter_id(client, naveen, as
         if number in text
     ]
     assert found == []
+
+
+def test_a_member_update_audits_what_changed_with_numbers_masked(naveen, tree):
+    from members import services
+
+    ravi = services.member_create(
+        actor=naveen, full_name="Ravi Naik", phone=PHONES[0], epic=EPICS[0],
+        booth=tree.mandrem_booths[0],
+    )  # fmt: skip
+    # Same masked form (+91 98xxxxxx01 and +91 98xxxxxx01), still a change.
+    services.member_update(actor=naveen, member=ravi, phone="9899999901", epic=EPICS[1],
+                           whatsapp_number=PHONES[1])  # fmt: skip
+
+    event = AuditEvent.objects.get(action="member.update")
+    assert event.data["phone"] == ["+91 98xxxxxx01", "+91 98xxxxxx01"]
+    assert event.data["epic"] == ["GOAxxxxx61", "GOAxxxxx63"]
+    assert event.data["whatsapp_number"] == ["", "+91 98xxxxxx02"]
+    assert event.target_repr == "Ravi Naik (+91 98xxxxxx01)"

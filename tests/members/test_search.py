@@ -89,7 +89,9 @@ def test_hostile_queries_are_only_text(client, naveen, named, query):
     assert "<script>alert(1)</script>" not in response.content.decode()
 
 
-@pytest.mark.parametrize("query", ["\x00", "a" * 101, "सुनीता" * 20])
+# A NUL byte never reaches the list: the request is refused with a 400
+# (tests/members/test_control_characters.py).
+@pytest.mark.parametrize("query", ["a" * 101, "सुनीता" * 20])
 def test_queries_that_cannot_be_searched_list_nobody_and_say_why(client, naveen, named, query):
     client.force_login(naveen)
 
