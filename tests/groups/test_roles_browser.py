@@ -19,7 +19,7 @@ def test_a_lead_gives_a_new_person_the_organiser_role_and_they_sign_in(
 ):
     sign_in(naveen)
     page.goto(f"/groups/{tree.north_goa.pk}/")
-    page.get_by_role("link", name="Roles: give and remove").click()
+    page.get_by_role("link", name="Roles: give and take away").click()
 
     page.get_by_label("E-mail address").fill("oma@example.com")
     page.get_by_label("Name", exact=True).fill("Oma Organiser")
