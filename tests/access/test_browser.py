@@ -57,7 +57,7 @@ def test_a_lead_gives_a_new_user_the_organiser_role_who_imports_a_file_without_b
 ):
     sign_in(naveen)
     page.goto(f"/groups/{tree.north_goa.pk}/")
-    page.get_by_role("link", name="Roles: give and remove").click()
+    page.get_by_role("link", name="Roles: give and take away").click()
     page.get_by_label("E-mail address").fill("oma@example.com")
     page.get_by_label("Name", exact=True).fill("Oma Organiser")
     page.get_by_label("Role", exact=True).select_option("organiser")
