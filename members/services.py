@@ -539,8 +539,17 @@ def _execute(member_import: MemberImport, *, dry_run: bool) -> None:
     from members import importing
 
     import_id = member_import.pk
-    # Counts start again from nothing (a message redelivered after a worker died runs the
-    # whole file again: the members written then are found again, never duplicated).
+    if member_import.rows_processed:
+        # The claim set the counts to nothing: this is a message redelivered after the worker
+        # running it died. The audit keeps how far that run got.
+        audit_record(
+            actor=member_import.created_by,
+            action="member_import.interrupt",
+            target=member_import,
+            data={"dry_run": dry_run, **_counts(member_import)},
+        )
+    # Counts start again from nothing (a redelivered message runs the whole file again: the
+    # members written then are found again, never duplicated).
     MemberImport.objects.filter(pk=import_id).update(**dict.fromkeys(COUNTS, 0), problems=[])
     try:
         permissions.require_somewhere(member_import.created_by, Action.MEMBER_IMPORT)

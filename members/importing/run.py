@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from cadreconnect.spreadsheets import spreadsheet_safe
 from members.importing.checking import (
     ERROR,
+    WARNING,
     BoothLookup,
     CheckedRow,
     RowChecker,
@@ -50,7 +51,7 @@ def member_import_rows(*, member_import: MemberImport, dry_run: bool) -> MemberI
     checker = RowChecker(mapping, default_booth=default_booth)
     booths = BoothLookup(user=member_import.created_by)
     batch_size = max(1, settings.MEMBER_IMPORT_BATCH_SIZE)
-    problems: list[dict] = []
+    problems = Problems()
     rows_total = 0
     rejects_path = Path(settings.MEDIA_ROOT) / "imports" / f"{member_import.pk}-rejects.csv"
     rejects_path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,10 +75,10 @@ def member_import_rows(*, member_import: MemberImport, dry_run: bool) -> MemberI
             else:
                 writers.write(batch)
             if len(problems) != known:  # the page shows the first problems while it runs
-                MemberImport.objects.filter(pk=member_import.pk).update(problems=problems)
+                MemberImport.objects.filter(pk=member_import.pk).update(problems=problems.kept)
     member_import.rejects_file = os.path.relpath(rejects_path, settings.MEDIA_ROOT)
     member_import.rows_total = rows_total
-    member_import.problems = problems
+    member_import.problems = problems.kept
     member_import.save(update_fields=["rejects_file", "rows_total", "problems"])
     return member_import
 
@@ -95,6 +96,22 @@ def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, l
             batch = []
     if batch:
         yield batch
+
+
+class Problems:
+    """The first problems of each kind (errors, warnings), for the page."""
+
+    def __init__(self) -> None:
+        self.kept: list[dict] = []
+        self.counts = {ERROR: 0, WARNING: 0}
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def keep(self, problem: RowProblem) -> None:
+        if self.counts[problem.severity] < PROBLEMS_KEPT:
+            self.counts[problem.severity] += 1
+            self.kept.append(problem.as_dict())
 
 
 def _check_batch(lines, checker: RowChecker, booths: BoothLookup, rejects, problems) -> Batch:
@@ -142,15 +159,13 @@ def _check_batch(lines, checker: RowChecker, booths: BoothLookup, rejects, probl
     return Batch(checked, Progress(rows=len(lines), rejected=len(refused), warnings=warned))
 
 
-def _report(items: list[RowProblem], values: list[str], rejects, problems: list[dict], *,
+def _report(items: list[RowProblem], values: list[str], rejects, problems: Problems, *,
             outcome: str) -> None:  # fmt: skip
     for item in items:
         rejects.writerow([spreadsheet_safe(value) for value in [
             item.row, column_label(item.column), item.message, outcome, *values
         ]])  # fmt: skip
-        kept = sum(1 for problem in problems if problem["severity"] == item.severity)
-        if kept < PROBLEMS_KEPT:
-            problems.append(item.as_dict())
+        problems.keep(item)
 
 
 def _count_as_dry_run(batch: Batch, *, update: bool) -> None:
@@ -162,4 +177,4 @@ def _count_as_dry_run(batch: Batch, *, update: bool) -> None:
     batch.progress.members_found(created=len(phones) - existing, existing=existing, update=update)
 
 
-__all__ = ["ERROR", "member_import_rows"]
+__all__ = ["member_import_rows"]

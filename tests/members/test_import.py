@@ -485,3 +485,27 @@ def test_the_wizard_and_its_row_problems_speak_hindi(client, naveen, tree, celer
     messages = {p["code"]: p["message"] for p in checked.problems}
     assert messages == {"name_missing": "नाम खाली है", "consent_invalid": "हाँ या नहीं में उत्तर दें"}
     assert "नाम खाली है" in page and "व्हाट्सऐप सहमति" in page
+
+
+def test_an_import_redelivered_after_its_worker_died_is_audited_and_finished(
+    naveen_client, tree, celery_worker
+):
+    """What a worker that died mid-import leaves (status importing, some batches counted) and
+    what the broker then does (delivers the task again): the run starts over, finds the members
+    already written, and the audit says the first run was interrupted."""
+    from cadreconnect.models import AuditEvent
+    from members.tasks import member_import_run
+
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(30)]
+    upload(naveen_client, csv_bytes(rows))
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+    MemberImport.objects.filter(pk=checked.pk).update(status="importing", rows_processed=10,
+                                                      created_count=10)  # fmt: skip
+
+    member_import_run.delay(checked.pk, False)
+    wait_until(lambda: MemberImport.objects.get(pk=checked.pk).status == "done")
+
+    done = MemberImport.objects.get(pk=checked.pk)
+    assert (done.rows_processed, done.created_count, Member.objects.count()) == (30, 30, 30)
+    event = AuditEvent.objects.get(action="member_import.interrupt", target_id=str(checked.pk))
+    assert (event.data["rows_processed"], event.data["dry_run"]) == (10, False)
