@@ -25,7 +25,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from accounts.models import User
 from cadreconnect.permissions import Action
 from cadreconnect.spreadsheets import Echo, spreadsheet_safe
-from members.selectors import MemberFilters, is_name_search, members_search, name_search_plans
+from members.name_search import name_search_plans
+from members.selectors import MemberFilters, is_name_search, members_search
 
 EXPORT_COLUMNS = [
     "full_name", "name_local", "phone", "whatsapp_number", "email", "gender", "birth_year",

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     """Fewer indexes on members (each one costs every imported row), and names searched by
     word through one full-text index instead of two trigram indexes: a quarter of the cost
     per row, and much faster for several words at ten million members (see
-    members.selectors.NamesMatch)."""
+    members.name_search.NamesMatch)."""
 
     dependencies = [
         ("groups", "0002_postgresql_search_and_collation"),

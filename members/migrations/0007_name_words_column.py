@@ -6,7 +6,7 @@ Writing a member costs the same (the words were computed for the index anyway), 
 that matches many members no longer parses every candidate's names again to check them: at
 ten million members a common first name took 400 ms, nearly all of it that re-parsing.
 
-The column is not a model field: Django never writes it, and only members.selectors.NamesMatch
+The column is not a model field: Django never writes it, and only members.name_search.NamesMatch
 reads it. SQLite (development) has neither column nor index.
 """
 

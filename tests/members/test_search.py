@@ -10,7 +10,7 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from groups.models import Role
-from members import selectors
+from members import name_search, selectors
 from tests.groups.conftest import staff
 from tests.members.test_register import register
 from tests.support.services import require
@@ -166,8 +166,8 @@ def common_name(asha, tree):
         register(asha, booths[0], f"98550{number:05d}", name=name)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE members_member")
-    assert selectors.name_words_share("asha") >= selectors.COMMON_NAME_SHARE
-    assert selectors.name_words_share("ravi") < selectors.COMMON_NAME_SHARE
+    assert name_search.name_words_share("asha") >= name_search.COMMON_NAME_SHARE
+    assert name_search.name_words_share("ravi") < name_search.COMMON_NAME_SHARE
 
 
 def searches_made(queries) -> list[str]:
@@ -219,7 +219,7 @@ def test_a_common_name_read_too_slowly_is_answered_from_the_index(
     """Statistics can be out of date: should reading members one by one take longer than its
     time limit (here, because another session holds the table for a moment), the search is
     stopped and made again through the full-text index, and the page still answers."""
-    monkeypatch.setitem(selectors.COMMON_NAME_SETTINGS, "statement_timeout", "200")
+    monkeypatch.setitem(name_search.COMMON_NAME_SETTINGS, "statement_timeout", "200")
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_table() -> None:
