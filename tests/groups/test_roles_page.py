@@ -12,6 +12,7 @@ from django.test import Client
 from accounts.models import User
 from cadreconnect.models import AuditEvent
 from groups.models import Assignment, Role
+from tests.conftest import wait_until
 
 
 def roles_url(group) -> str:
@@ -62,7 +63,7 @@ def test_a_lead_gives_an_existing_user_a_role(naveen_client, naveen, tree, vikra
 
 
 def test_a_new_person_gets_an_account_and_sets_a_password_through_the_reset_mail(
-    client, naveen_client, naveen, tree
+    client, naveen_client, naveen, tree, celery_worker
 ):
     response = naveen_client.post(
         roles_url(tree.mandrem),
@@ -77,6 +78,7 @@ def test_a_new_person_gets_an_account_and_sets_a_password_through_the_reset_mail
     assert not oma.has_usable_password()
     assert Assignment.objects.get(user=oma).role == "organiser"
     assert AuditEvent.objects.filter(action="user.invite", actor=naveen).count() == 1
+    wait_until(lambda: mail.outbox)  # sent by the worker
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["oma.organiser@example.com"]
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[0].body)

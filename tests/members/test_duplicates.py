@@ -290,12 +290,19 @@ def test_the_confirmation_of_a_member_outside_the_area_is_404(naveen_client, ash
 
 
 @pytest.mark.parametrize(
-    "query", [{}, {"first": "abc", "second": "1"}, {"first": "9" * 30, "second": "1"},
-              {"first": "\x00", "second": "1"}],
-)  # fmt: skip
+    "query",
+    [{}, {"first": "abc", "second": "1"}, {"first": "9" * 30, "second": "1"}],
+)
 def test_a_malformed_merge_address_goes_back_to_the_duplicates(naveen_client, kavitas, query):
     response = naveen_client.get("/members/duplicates/merge/", query, follow=True)
 
     assert response.redirect_chain[-1][0] == "/members/duplicates/"
     assert "Choose two members to compare" in response.content.decode()
     assert Member.objects.count() == 2
+
+
+def test_a_nul_byte_in_the_merge_address_is_refused_with_400(naveen_client, kavitas):
+    response = naveen_client.get("/members/duplicates/merge/", {"first": "\x00", "second": "1"})
+
+    assert response.status_code == 400
+    assert Member.objects.filter(pk__in=[member.pk for member in kavitas]).count() == 2

@@ -13,10 +13,11 @@ from django.forms.models import model_to_dict
 
 from cadreconnect.models import AuditEvent
 from members.models import Member
+from tests.members.test_admin import current_form
 from tests.members.test_register import form_data
 
 PHONES = ["9812345601", "9812345602", "9812345603", "9812345604", "9812345605", "9812345606",
-          "9812345607", "9812345608"]  # fmt: skip
+          "9812345607", "9812345608", "9812345609"]  # fmt: skip
 EPICS = ["GOA1234561", "GOA1234563", "GOA1234568"]
 
 
@@ -59,17 +60,22 @@ def test_no_record_or_log_line_holds_a_full_phone_or_voter_id(client, naveen, as
     client.post("/accounts/login/", {"login": f"{PHONES[6]}@example.com", "password": "x"})
     client.post("/admin/login/", {"username": f"+91{PHONES[6]}", "password": "x"})
 
-    # The national office deletes a member in the admin (the admin writes its own log).
+    # The national office changes a member's phone in the admin (the admin writes its own log).
     client.force_login(asha)
     client.post("/members/new/", form_data(phone=PHONES[7], epic=EPICS[2], full_name="Gone"))
     gone = Member.objects.get(phone=f"+91{PHONES[7]}")
-    client.post(f"/admin/members/member/{gone.pk}/delete/", {"post": "yes"})
+    changed = client.post(
+        f"/admin/members/member/{gone.pk}/change/",
+        current_form(gone, full_name="Gone Again", phone=PHONES[8]),
+    )
+    assert changed.status_code == 302
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"member.create", "member.update", "member.merge", "member.export", "member.reveal",
             "consent.grant", "auth.sign_in_failed"} <= actions  # fmt: skip
     assert LogEntry.objects.filter(object_id=str(gone.pk)).exists()
-    assert not Member.objects.filter(pk__in=[duplicate.pk, gone.pk]).exists()
+    assert not Member.objects.filter(pk=duplicate.pk).exists()
+    assert Member.objects.get(pk=gone.pk).phone == f"+91{PHONES[8]}"
 
     records = {
         "audit": json.dumps([model_to_dict(event) for event in AuditEvent.objects.all()],
