@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 
 from cadreconnect.validation import has_control_characters
 
-FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Multipart bodies (file uploads) are left to the view and its forms: reading them here would
+# parse the upload before the view can choose how (upload handlers, limits).
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 class ControlCharactersMiddleware:
@@ -31,7 +33,7 @@ class ControlCharactersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _holds_control_characters(request.GET) or (
             request.method == "POST"
-            and request.content_type in FORM_CONTENT_TYPES
+            and request.content_type == FORM_CONTENT_TYPE
             and _holds_control_characters(request.POST)
         ):
             return self._refusal(request)

@@ -5,7 +5,6 @@ years, joining dates, control characters."""
 from __future__ import annotations
 
 import datetime
-import functools
 import re
 
 import phonenumbers
@@ -13,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from cadreconnect.validation import has_control_characters, refuse_control_characters
 
@@ -38,6 +38,15 @@ _LETTER = re.compile(r"[^\W\d_]")
 MOBILE_TYPES = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
+# Landlines start with 6 to 9 too (Bengaluru's 80 2222 3333), so the fast pattern alone cannot
+# tell a mobile. phonenumbers' own pattern of Indian mobile ranges can: for ten digits from 6
+# to 9 only the fixed-line and mobile patterns apply (toll-free, premium and the rest start
+# with 1), and a number in the mobile ranges is MOBILE or FIXED_LINE_OR_MOBILE. One regular
+# expression match (about 1 microsecond) instead of the full parse (about 25); tested against
+# the full parse.
+INDIAN_MOBILE_RANGES = re.compile(
+    PhoneMetadata.metadata_for_region(DEFAULT_REGION).mobile.national_number_pattern
+)
 # Nobody alive was born longer ago than this.
 MAX_AGE = 120
 
@@ -54,7 +63,7 @@ def phone_normalise(text: str) -> str:
     if len(raw) > 32:
         raise ValidationError(_("A phone number is at most 32 characters long."), code="too_long")
     mobile = INDIAN_MOBILE.match(raw) or INDIAN_MOBILE.match(_SEPARATORS.sub("", raw))
-    if mobile and _indian_number_type(mobile.group(1)[:6]) in MOBILE_TYPES:
+    if mobile and INDIAN_MOBILE_RANGES.fullmatch(mobile.group(1)):
         return "+91" + mobile.group(1)
     shown = _shown(raw)
     if _LETTER.search(raw) or has_control_characters(raw):
@@ -85,18 +94,6 @@ def phone_normalise(text: str) -> str:
             code="not_mobile",
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@functools.lru_cache(maxsize=200_000)
-def _indian_number_type(prefix: str) -> int:
-    """The type of the 10-digit Indian numbers that start with these 6 digits.
-
-    Landlines start with 6 to 9 too (Bengaluru's 80 2222 3333), so the fast pattern alone
-    cannot tell a mobile. phonenumbers' Indian patterns decide the type within the first 6
-    digits of the national number (the rest is any digits: tested against the full parse), so
-    one parse per prefix serves every number that shares it: a cached look-up per row.
-    """
-    return phonenumbers.number_type(phonenumbers.parse(f"+91{prefix}0000", None))
 
 
 def _shown(raw: str) -> str:

@@ -148,8 +148,8 @@ def test_an_edit_cannot_move_the_joining_date_into_the_future(naveen, tree):
 
 
 def test_the_fast_path_for_indian_numbers_says_what_the_full_parse_says():
-    """The fast path classifies a number by its first six digits (cached); the full parse of
-    phonenumbers is the reference, over numbers spread across every 3-digit prefix."""
+    """The fast path matches phonenumbers' pattern of mobile ranges alone; the full parse is
+    the reference, over numbers spread across every 3-digit prefix."""
     import phonenumbers
 
     import members.validation as validation
