@@ -1,4 +1,9 @@
-"""`python -m bench [scenario ...]`: run benchmark scenarios on a throwaway test database."""
+"""`python -m bench [scenario ...]`: run benchmark scenarios on a throwaway test database.
+
+BENCH_KEEPDB=1 keeps the test database between runs (created on the first one, migrated, never
+dropped): a scenario can then reuse what an earlier run loaded (the full group tree takes
+minutes to load). Each scenario empties what it measures itself.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +50,8 @@ def main() -> int:
     from bench.harness import Bench
 
     setup_test_environment()
-    old_config = setup_databases(verbosity=0, interactive=False)
+    keepdb = os.environ.get("BENCH_KEEPDB", "") not in ("", "0", "false")
+    old_config = setup_databases(verbosity=0, interactive=False, keepdb=keepdb)
     bench = Bench()
     try:
         for name in args.scenarios or available:
@@ -53,7 +59,7 @@ def main() -> int:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             import_module(f"bench.{name}").run(bench)
     finally:
-        teardown_databases(old_config, verbosity=0)
+        teardown_databases(old_config, verbosity=0, keepdb=keepdb)
     print(f"\nCadreConnect benchmarks on {connection.vendor}, {os.cpu_count()} cores\n")
     print(bench.table())
     return 0

@@ -15,8 +15,7 @@ import time
 
 from django.db import connection
 
-from accounts.models import User
-from bench.harness import Bench
+from bench.harness import Bench, bench_superuser
 from cadreconnect.celery import app as celery_app
 from groups import loader, reference, selectors, services, tree
 from groups.models import Group, Kind
@@ -82,7 +81,7 @@ def latencies(bench: Bench, case: str, operation, samples: int) -> None:
 def run(bench: Bench) -> None:
     mptt_slice_insert(bench)
     bulk_load(bench)
-    admin = User.objects.create_superuser("bench-tree@cadreconnect.example", "bench-pass-2026")
+    admin = bench_superuser("bench-tree@cadreconnect.example")
     up = Group.objects.get(code=STATE)
     state = selectors.group_subtree(up)
     acs = list(state.filter(kind=Kind.ASSEMBLY).order_by("code"))

@@ -70,3 +70,12 @@ class Bench:
             if index == 0:
                 lines.append("  ".join("-" * width for width in widths))
         return "\n".join(lines)
+
+
+def bench_superuser(email: str):
+    """The scenario's superuser, created on the first run (BENCH_KEEPDB keeps it for the next)."""
+    from accounts.models import User
+
+    return User.objects.filter(email=email).first() or User.objects.create_superuser(
+        email, "bench-pass-2026"
+    )

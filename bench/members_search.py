@@ -15,7 +15,7 @@ import time
 from django.db import connection
 
 from accounts.models import User
-from bench.harness import Bench
+from bench.harness import Bench, bench_superuser
 from groups import loader, services
 from groups.models import Group, Kind, Role
 from members.models import Member
@@ -82,7 +82,7 @@ def run(bench: Bench) -> None:
     started = time.perf_counter()
     generate_members(MEMBERS)
     print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
-    admin = User.objects.create_superuser("bench-search@cadreconnect.example", "bench-pass-2026")
+    admin = bench_superuser("bench-search@cadreconnect.example")
     lead = User.objects.create_user("bench-lead@cadreconnect.example", "bench-pass-2026")
     lucknow = Group.objects.get(kind=Kind.PARLIAMENTARY, name="Lucknow")
     services.assignment_add(actor=None, user=lead, group=lucknow, role=Role.LEAD)
