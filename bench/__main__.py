@@ -51,7 +51,10 @@ def main() -> int:
 
     setup_test_environment()
     keepdb = os.environ.get("BENCH_KEEPDB", "") not in ("", "0", "false")
-    old_config = setup_databases(verbosity=0, interactive=False, keepdb=keepdb)
+    # Not serialized: nothing here rolls back to the start (and a kept database may be large).
+    old_config = setup_databases(
+        verbosity=0, interactive=False, keepdb=keepdb, serialized_aliases=set()
+    )
     bench = Bench()
     try:
         for name in args.scenarios or available:

@@ -40,11 +40,15 @@ class Scope:
         return condition
 
     def contains(self, group: Group) -> bool:
-        if self.everything or group.tree_id in self.tree_ids:
+        return self.contains_position(group.tree_id, group.lft)
+
+    def contains_position(self, tree_id: int, lft: int) -> bool:
+        """Whether the node at (tree_id, lft) is in the scope (for rows read without a model
+        instance)."""
+        if self.everything or tree_id in self.tree_ids:
             return True
         return any(
-            tree_id == group.tree_id and lft <= group.lft <= rght
-            for tree_id, lft, rght in self.ranges
+            tree_id == inside_tree and low <= lft <= high for inside_tree, low, high in self.ranges
         )
 
 

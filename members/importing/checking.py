@@ -45,6 +45,7 @@ REQUIRED_TARGETS = ("full_name", "phone", "booth")
 GENDERS = {"f": "f", "female": "f", "m": "m", "male": "m", "x": "x", "other": "x", "": ""}
 YES = {"yes", "y", "true", "1", "हाँ", "haan"}
 NO = {"no", "n", "false", "0", "नहीं", ""}
+BOOTHS_KEPT = 200_000  # booths an import remembers (about 50 MB)
 # The register's fields, as the wizard and its problems name them.
 TARGET_LABELS = {
     "full_name": gettext_lazy("Name"),
@@ -110,14 +111,6 @@ class CheckedRow:
 
 
 @dataclass
-class _Spot:
-    """Where a member's booth is, for Scope.contains."""
-
-    tree_id: int
-    lft: int
-
-
-@dataclass
 class BoothLookup:
     """Booth code -> (id, tree_id, state id), limited to the area where the user may import
     (the permission table's MEMBER_IMPORT scope); cached. Also says which phones of a batch
@@ -125,74 +118,73 @@ class BoothLookup:
 
     user: User
     found: dict[str, tuple[int, int, int | None] | None] = field(default_factory=dict)
+    # tree_id -> the id of its state, for every tree (read with the first batch).
+    states: dict[int, int | None] | None = None
 
     @property
     def scope(self) -> Scope:
         return permissions.action_scope(self.user, Action.MEMBER_IMPORT)
 
     def resolve(self, codes: set[str]) -> None:
-        """Look up the batch's new booth codes set-wise: a few queries per batch, whatever
-        the number of booths."""
+        """Look up the batch's new booth codes set-wise: one query per batch, whatever the
+        number of booths.
+
+        A file spread over the whole tree meets new booths in nearly every batch (a million
+        rows over 927,741 booths: each batch's 2,000 rows, 2,000 booths). So the booths come
+        as plain rows (not model instances) through one array parameter (not 2,000 to
+        compile), and every tree's state is read once per import: building 2,000 mptt
+        instances a batch, and three more queries for their states, held the reading thread
+        (and so the import) to a third of the database's own rate."""
+        from members.importing import sql
+
+        if len(self.found) > BOOTHS_KEPT:
+            # Memory stays flat however many booths the file names; a file over fewer booths
+            # (one state's, say) never comes here and looks each up once.
+            self.found.clear()
         missing = [code for code in codes if code and code not in self.found]
         if not missing:
             return
+        if self.states is None:
+            self.states = _states_of_trees()
         scope = self.scope
-        booths = list(
-            Group.objects.filter(code__in=missing, kind=Kind.BOOTH, is_active=True).only(
-                "id", "code", "tree_id", "lft", "rght"
-            )
-        )
-        states = _states_of_trees({booth.tree_id for booth in booths})
-        for booth in booths:
-            if scope.contains(booth):
-                self.found[booth.code] = (booth.pk, booth.tree_id, states.get(booth.tree_id))
+        for booth_id, code, tree_id, lft in sql.active_booths(missing):
+            if scope.contains_position(tree_id, lft):
+                self.found[code] = (booth_id, tree_id, self.states.get(tree_id))
         for code in missing:
             self.found.setdefault(code, None)
 
     def members_elsewhere(self, phones: list[str]) -> set[str]:
         """The phones (of one batch) registered to members outside the user's import area:
         one query per batch, none for a user who may import everywhere."""
+        from members.importing import sql
+
         scope = self.scope
         if scope.everything or not phones:
             return set()
         return {
             phone
-            for phone, tree_id, lft in Member.objects.filter(phone__in=phones).values_list(
-                "phone", "booth__tree_id", "booth__lft"
-            )
-            if not scope.contains(_Spot(tree_id, lft))
+            for phone, tree_id, lft in sql.members_spots(phones)
+            if not scope.contains_position(tree_id, lft)
         }
 
 
-def _states_of_trees(tree_ids: set[int]) -> dict[int, int | None]:
-    """tree_id -> id of the state it belongs to: the tree's root if that is a state, else the
-    root of the tree the root hangs from (see groups.models)."""
+def _states_of_trees() -> dict[int, int | None]:
+    """tree_id -> id of the state each tree belongs to: the tree's root if that is a state,
+    else the root of the tree the root hangs from (see groups.models). One query over the
+    roots (a tree's root has no parent): a few thousand rows for the whole of India."""
     roots = {
-        tree_id: (node_id, kind, upper_id)
-        for node_id, tree_id, kind, upper_id in Group.objects.filter(
-            parent__isnull=True, tree_id__in=tree_ids
-        ).values_list("id", "tree_id", "kind", "upper_id")
-    }
-    upper_trees = dict(
-        Group.objects.filter(pk__in=[upper for _, _, upper in roots.values() if upper]).values_list(
-            "id", "tree_id"
-        )
-    )
-    upper_roots = {
-        tree_id: (node_id, kind)
-        for node_id, tree_id, kind in Group.objects.filter(
-            parent__isnull=True, tree_id__in=set(upper_trees.values())
-        ).values_list("id", "tree_id", "kind")
+        tree_id: (node_id, kind, upper_tree_id)
+        for node_id, tree_id, kind, upper_tree_id in Group.objects.filter(parent__isnull=True)
+        .order_by()
+        .values_list("id", "tree_id", "kind", "upper__tree_id")
     }
     states: dict[int, int | None] = {}
-    for tree_id, (node_id, kind, upper_id) in roots.items():
+    for tree_id, (node_id, kind, upper_tree_id) in roots.items():
         if kind == Kind.STATE:
             states[tree_id] = node_id
-        elif upper_id and upper_id in upper_trees:
-            top_id, top_kind = upper_roots.get(upper_trees[upper_id], (None, None))
-            states[tree_id] = top_id if top_kind == Kind.STATE else None
-        else:
-            states[tree_id] = None
+            continue
+        top_id, top_kind, _ = roots.get(upper_tree_id, (None, None, None))
+        states[tree_id] = top_id if top_kind == Kind.STATE else None
     return states
 
 

@@ -1,5 +1,6 @@
 """The database-specific SQL of imports, in one place: on PostgreSQL COPY into a staging table
-and one INSERT ... ON CONFLICT per batch; elsewhere (SQLite) one batched upsert statement."""
+and one INSERT ... ON CONFLICT per batch; elsewhere (SQLite) one batched upsert statement. Also
+a batch's lookups of booths by code and of members by phone."""
 
 from __future__ import annotations
 
@@ -9,11 +10,50 @@ import io
 from django.db import connection
 from django.utils import timezone
 
+from groups.models import Group, Kind
 from groups.selectors import Scope
 from members.importing.checking import MEMBER_COLUMNS, CheckedRow
 from members.models import Consent, Member
 
 UPDATED_ON_CONFLICT = [c for c in MEMBER_COLUMNS if c != "phone"]
+
+
+# A batch's lookups (2,000 booth codes, 2,000 phones) pass one array on PostgreSQL: an IN list
+# of 2,000 values costs Django as long to build as the database takes to answer it.
+
+
+def active_booths(codes: list[str]) -> list[tuple[int, str, int, int]]:
+    """(id, code, tree_id, lft) of the active booths of these codes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, code, tree_id, lft FROM groups_group"
+                " WHERE code = ANY(%s) AND kind = %s AND is_active",
+                [codes, int(Kind.BOOTH)],
+            )
+            return cursor.fetchall()
+    return list(
+        Group.objects.filter(code__in=codes, kind=Kind.BOOTH, is_active=True)
+        .order_by()
+        .values_list("id", "code", "tree_id", "lft")
+    )
+
+
+def members_spots(phones: list[str]) -> list[tuple[str, int, int]]:
+    """(phone, tree_id, lft of the booth) of the members registered with these phones."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT m.phone, b.tree_id, b.lft FROM members_member m"
+                " JOIN groups_group b ON b.id = m.booth_id WHERE m.phone = ANY(%s)",
+                [phones],
+            )
+            return cursor.fetchall()
+    return list(
+        Member.objects.filter(phone__in=phones)
+        .order_by()
+        .values_list("phone", "booth__tree_id", "booth__lft")
+    )
 
 
 def copy_to_staging(cursor, rows: list[CheckedRow]) -> None:
