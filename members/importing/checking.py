@@ -147,9 +147,10 @@ class BoothLookup:
         if self.states is None:
             self.states = _states_of_trees()
         scope = self.scope
+        states = self.states
         for booth_id, code, tree_id, lft in sql.active_booths(missing):
-            if scope.contains_position(tree_id, lft):
-                self.found[code] = (booth_id, tree_id, self.states.get(tree_id))
+            if scope.everything or scope.contains_position(tree_id, lft):
+                self.found[code] = (booth_id, tree_id, states.get(tree_id))
         for code in missing:
             self.found.setdefault(code, None)
 
