@@ -6,7 +6,8 @@ alone": what everything but the database costs).
 
 The file's rows go round every booth in the tree: after groups_tree in the same run (or with
 BENCH_IMPORT_TREE=full, which loads the whole reference tree first, 927,741 booths) that is
-the full tree; otherwise the booths of three states (17,676).
+the full tree; otherwise the booths of three states (17,676). BENCH_IMPORT_BOOTHS=N limits the
+file to the first N booths of the tree (in tree order), whatever the tree holds.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from members.validation import phone_normalise
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
 FULL_TREE = os.environ.get("BENCH_IMPORT_TREE", "") == "full"
+BOOTHS = int(os.environ.get("BENCH_IMPORT_BOOTHS", "0"))
 BASELINE_ROWS = int(os.environ.get("BENCH_IMPORT_BASELINE_ROWS", "20000"))
 HEADER = ["name", "local name", "mobile", "voter id", "booth code", "whatsapp consent"]
 FIRST = ["Asha", "Ravi", "Sunita", "Arjun", "Meena", "Vikas", "Pooja", "Rahul"]
@@ -162,6 +164,8 @@ def run(bench: Bench) -> None:
     print(f"  tree: {report.created_total:,} nodes added, {report.unchanged:,} there already "
           f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
     booths = list(Group.objects.filter(kind=Kind.BOOTH).values_list("code", flat=True))
+    if BOOTHS:  # the file over the first BOOTHS booths only, whatever the tree holds
+        booths = booths[:BOOTHS]
     admin = bench_superuser("bench-import@cadreconnect.example")
     folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
     try:

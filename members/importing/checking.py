@@ -135,24 +135,30 @@ class BoothLookup:
         compile), and every tree's state is read once per import: building 2,000 mptt
         instances a batch, and three more queries for their states, held the reading thread
         (and so the import) to a third of the database's own rate."""
-        from members.importing import sql
-
         if len(self.found) > BOOTHS_KEPT:
             # Memory stays flat however many booths the file names; a file over fewer booths
             # (one state's, say) never comes here and looks each up once.
             self.found.clear()
-        missing = [code for code in codes if code and code not in self.found]
+        self.found.update(self.look_up(codes))
+
+    def look_up(self, codes: set[str]) -> dict[str, tuple[int, int, int | None] | None]:
+        """What `resolve` adds for these codes, without adding it (safe to run in another
+        thread, with its own database connection, while this one checks a batch)."""
+        from members.importing import sql
+
+        found = self.found
+        missing = [code for code in codes if code and code not in found]
         if not missing:
-            return
+            return {}
         if self.states is None:
             self.states = _states_of_trees()
         scope = self.scope
         states = self.states
+        entries: dict[str, tuple[int, int, int | None] | None] = dict.fromkeys(missing)
         for booth_id, code, tree_id, lft in sql.active_booths(missing):
             if scope.everything or scope.contains_position(tree_id, lft):
-                self.found[code] = (booth_id, tree_id, states.get(tree_id))
-        for code in missing:
-            self.found.setdefault(code, None)
+                entries[code] = (booth_id, tree_id, states.get(tree_id))
+        return entries
 
     def members_elsewhere(self, phones: list[str]) -> set[str]:
         """The phones (of one batch) registered to members outside the user's import area:
