@@ -18,7 +18,6 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404
-from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -180,18 +179,9 @@ def require_role_grant(user, *, group: Group, role: Role | str) -> None:
         )
 
 
-def forbidden_message(action: Action | str) -> str:
-    return str(
-        format_lazy(
-            _("This needs one of these roles: {roles}."),
-            roles=", ".join(str(role.label).lower() for role in roles_for(action)),
-        )
-    )
-
-
 class Permissions:
-    """What the signed-in user may do somewhere in their area, for templates: `may.member_import`
-    (and `may.at` for a particular group in views)."""
+    """What the signed-in user may do somewhere in their area, for templates: `may.member_import`.
+    (Views pass what the user may do at a particular group themselves.)"""
 
     def __init__(self, user) -> None:
         self.user = user

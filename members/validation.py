@@ -133,6 +133,17 @@ def epic_normalise(text: str) -> str:
     return value
 
 
+def birth_year_bounds(today: datetime.date | None = None) -> tuple[int, int]:
+    """The earliest and latest birth year of a member (MAX_AGE and MEMBER_MIN_AGE years old)."""
+    this_year = (today or timezone.localdate()).year
+    return this_year - MAX_AGE, this_year - settings.MEMBER_MIN_AGE
+
+
+def joined_on_earliest(today: datetime.date | None = None) -> datetime.date:
+    """No one living joined before this: the start of the year MAX_AGE years ago."""
+    return datetime.date((today or timezone.localdate()).year - MAX_AGE, 1, 1)
+
+
 def birth_year_check(year: int | None, *, today: datetime.date | None = None) -> int | None:
     """A member is at least MEMBER_MIN_AGE (18 unless configured) and at most 120 years old.
 
@@ -140,9 +151,8 @@ def birth_year_check(year: int | None, *, today: datetime.date | None = None) ->
     member born in the year that makes them 18 this year is taken."""
     if year is None:
         return None
-    this_year = (today or timezone.localdate()).year
     minimum_age = settings.MEMBER_MIN_AGE
-    earliest, latest = this_year - MAX_AGE, this_year - minimum_age
+    earliest, latest = birth_year_bounds(today)
     if not earliest <= year <= latest:
         raise ValidationError(
             _(
@@ -172,7 +182,7 @@ def joined_on_check(
             params={"date": joined_on.isoformat()},
             code="joined_in_future",
         )
-    earliest = datetime.date(today.year - MAX_AGE, 1, 1)
+    earliest = joined_on_earliest(today)
     if joined_on < earliest:
         raise ValidationError(
             _("The joining date %(date)s is before %(earliest)s: check the year."),

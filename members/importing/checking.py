@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import operator
-import re
 from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,10 +18,16 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from cadreconnect import permissions
 from cadreconnect.permissions import Action
+from cadreconnect.validation import CONTROL_CHARACTERS
 from groups.models import Group, Kind
 from groups.selectors import Scope
 from members.models import Member
-from members.validation import epic_normalise, phone_normalise
+from members.validation import (
+    birth_year_bounds,
+    epic_normalise,
+    joined_on_earliest,
+    phone_normalise,
+)
 
 # What a column can hold, with the header names we recognise for it.
 TARGETS: dict[str, tuple[str, ...]] = {
@@ -64,8 +69,6 @@ TARGET_LABELS = {
 }
 # Control characters a cell may not hold (tabs and line breaks may): PostgreSQL refuses NUL in
 # text, and none of them belongs in a name or a number.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-OLDEST_JOINING = datetime.date(1900, 1, 1)
 
 
 def guess_mapping(headers: Sequence[str]) -> dict[str, int]:
@@ -223,8 +226,8 @@ class RowChecker:
         self.default_booth = default_booth.strip().upper()
         self.cell_chars = cell_chars or settings.MEMBER_IMPORT_MAX_CELL_CHARS
         self.today = datetime.date.today()
-        minimum_age = getattr(settings, "MEMBER_MIN_AGE", 18)
-        self.birth_years = (self.today.year - 120, self.today.year - minimum_age)
+        self.birth_years = birth_year_bounds(self.today)
+        self.oldest_joining = joined_on_earliest(self.today)
 
     def booth_code(self, values: list[str]) -> str:
         code = values[self.booth_index] if self.booth_index < len(values) else ""
@@ -239,7 +242,7 @@ class RowChecker:
         row += self.padding[len(row) :]
         cells = [value.strip() for value in self.pick(row)]
         warnings: list[RowProblem] = []
-        if max(map(len, cells)) > self.cell_chars or CONTROL.search("".join(cells)):
+        if max(map(len, cells)) > self.cell_chars or CONTROL_CHARACTERS.search("".join(cells)):
             cells, problems = self._unreadable_cells(cells, line, warnings)
             if problems:
                 return problems
@@ -327,7 +330,7 @@ class RowChecker:
                 joined = datetime.date.fromisoformat(cell.joined_on[:10])
             except ValueError:
                 joined = None
-            if joined is not None and OLDEST_JOINING <= joined <= self.today:
+            if joined is not None and self.oldest_joining <= joined <= self.today:
                 joined_on = joined
             else:
                 warnings.append(self._warning(
@@ -366,7 +369,7 @@ class RowChecker:
             if len(value) > self.cell_chars:
                 code = "cell_too_long"
                 message = _("longer than %(limit)s characters") % {"limit": self.cell_chars}
-            elif CONTROL.search(value):
+            elif CONTROL_CHARACTERS.search(value):
                 code = "control_character"
                 message = _("holds a control character (such as NUL), which is not allowed")
             else:

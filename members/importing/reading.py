@@ -163,8 +163,11 @@ def _check_zip_directory(path: Path, limits: Limits) -> None:
 
 
 def _refuse_size(unpacked: int, limit: int, *, shared: bool) -> None:
-    if unpacked <= limit:
-        return
+    if unpacked > limit:
+        raise _size_error(limit, shared=shared)
+
+
+def _size_error(limit: int, *, shared: bool) -> ImportFileError:
     if shared:
         message = _(
             "The Excel file's texts unpack to more than %(limit)s MB: save the sheet as CSV "
@@ -177,7 +180,7 @@ def _refuse_size(unpacked: int, limit: int, *, shared: bool) -> None:
             "upload that, or split the file."
         )
         code = "xlsx_sheet_too_large"
-    raise ImportFileError(message % {"limit": f"{limit / 1_048_576:,.0f}"}, code=code, limit=limit)
+    return ImportFileError(message % {"limit": f"{limit / 1_048_576:,.0f}"}, code=code, limit=limit)
 
 
 def _packed_too_tight(limits: Limits) -> ImportFileError:
@@ -472,25 +475,25 @@ def _shared_strings(path: Path, info: zipfile.ZipInfo | None, limits: Limits) ->
             parts.append(data[: cap - state["length"]])
             state["length"] += len(data)
 
-    parser = _Parser()
-    parser.expat.StartElementHandler = start
-    parser.expat.EndElementHandler = end
-    parser.expat.CharacterDataHandler = text
-    chunks = _unpacked(
-        path, info, limit=limits.shared_strings_bytes, limits=limits,
-        too_large=lambda: _size_error(limits.shared_strings_bytes, shared=True),
-    )  # fmt: skip
-    for _chunk in parser.feed(chunks):
+    for _chunk in _parsed(path, info, limits=limits, shared=True, handlers=(start, end, text)):
         pass
     return strings
 
 
-def _size_error(limit: int, *, shared: bool) -> ImportFileError:
-    try:
-        _refuse_size(limit + 1, limit, shared=shared)
-    except ImportFileError as error:
-        return error
-    raise AssertionError  # pragma: no cover
+def _parsed(path: Path, info: zipfile.ZipInfo, *, limits: Limits, shared: bool, handlers):
+    """Feed one part of the workbook (the shared strings or the sheet), unpacked within its
+    limit, to the (start, end, text) handlers; yields after each chunk."""
+    limit = limits.shared_strings_bytes if shared else limits.sheet_bytes
+    parser = _Parser()
+    start, end, text = handlers
+    parser.expat.StartElementHandler = start
+    parser.expat.EndElementHandler = end
+    parser.expat.CharacterDataHandler = text
+    chunks = _unpacked(
+        path, info, limit=limit, limits=limits,
+        too_large=lambda: _size_error(limit, shared=shared),
+    )  # fmt: skip
+    yield from parser.feed(chunks)
 
 
 def _date_styles(path: Path, info: zipfile.ZipInfo | None, limits: Limits) -> frozenset[int]:
@@ -640,15 +643,8 @@ def _xlsx_rows(path: Path, limits: Limits) -> Iterator[list[str]]:
             parts.append(data[: cap - state["length"]])
             state["length"] += len(data)
 
-    parser = _Parser()
-    parser.expat.StartElementHandler = start
-    parser.expat.EndElementHandler = end
-    parser.expat.CharacterDataHandler = text
-    chunks = _unpacked(
-        path, workbook.sheet, limit=limits.sheet_bytes, limits=limits,
-        too_large=lambda: _size_error(limits.sheet_bytes, shared=False),
-    )  # fmt: skip
-    for _chunk in parser.feed(chunks):
+    sheet = _parsed(path, workbook.sheet, limits=limits, shared=False, handlers=(start, end, text))
+    for _chunk in sheet:
         yield from rows
         rows.clear()
 
