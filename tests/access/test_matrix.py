@@ -21,7 +21,7 @@ from cadreconnect.permissions import Action, OutsideArea
 from groups import services as group_services
 from groups.models import Assignment, Group, Kind, Role
 from members import services as member_services
-from members.models import Consent, Member
+from members.models import Consent, Member, Membership, Post
 from tests.factories import UserFactory
 
 ROLES = ["lead", "organiser", "approver", "editor", "viewer"]
@@ -422,3 +422,42 @@ def test_the_api_lists_groups_in_the_area_only(client, cast, tree):
             continue
         codes = {group["code"] for group in response.json()["results"]}
         assert ("S05-AC-021" in codes) == (who == "superuser")
+
+
+# --- Groups and offices of a member (the admin's inlines call these services) ---------------
+
+
+def test_memberships_and_posts_follow_the_table_and_the_area(cast, asha, tree, inside):
+    booth = tree.mandrem_booths[0]
+    for who in ROLES:
+        actor = cast[who]
+        if who in ALLOWED["member_write"]:
+            membership = member_services.membership_add(
+                actor=actor, member=inside, group=booth, role="admin"
+            )
+            post = member_services.post_assign(
+                actor=actor, member=inside, group=booth, office="booth_president"
+            )
+            member_services.post_end(actor=actor, post=post)
+            member_services.membership_remove(actor=actor, membership=membership)
+            # A group outside the area, for a member inside it: does not exist for them.
+            with pytest.raises(OutsideArea):
+                member_services.membership_add(
+                    actor=actor, member=inside, group=tree.ponda_booth, role="member"
+                )
+            with pytest.raises(OutsideArea):
+                member_services.post_assign(
+                    actor=actor, member=inside, group=tree.ponda_booth, office="booth_agent"
+                )
+        else:
+            with pytest.raises(permissions.Forbidden):
+                member_services.membership_add(
+                    actor=actor, member=inside, group=booth, role="member"
+                )
+            with pytest.raises(permissions.Forbidden):
+                member_services.post_assign(
+                    actor=actor, member=inside, group=booth, office="booth_agent"
+                )
+    assert not Membership.objects.filter(member=inside).exists()
+    assert not Post.objects.filter(member=inside, ends_on__isnull=True).exists()
+    assert not Post.objects.filter(group=tree.ponda_booth).exists()
