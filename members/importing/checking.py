@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -225,7 +226,7 @@ class RowChecker:
         self.booth_index = mapping.get("booth", self.width)
         self.default_booth = default_booth.strip().upper()
         self.cell_chars = cell_chars or settings.MEMBER_IMPORT_MAX_CELL_CHARS
-        self.today = datetime.date.today()
+        self.today = timezone.localdate()  # the party's day, as the form has it
         self.birth_years = birth_year_bounds(self.today)
         self.oldest_joining = joined_on_earliest(self.today)
 
