@@ -35,6 +35,7 @@ class Action(models.TextChoices):
     MEMBER_MERGE = "member_merge", _("merge members")
     TREE_CHANGE = "tree_change", _("change the tree")
     ROLE_MANAGE = "role_manage", _("give and remove roles")
+    IMPORT_OVERSEE = "import_oversee", _("see and cancel everyone's imports")
 
 
 EVERY_ROLE = frozenset(Role)
@@ -51,6 +52,9 @@ TABLE: dict[Action, frozenset[Role]] = {
     Action.TREE_CHANGE: frozenset({Role.LEAD}),
     # Leads give any role below their node, and any but lead at it (role_grant_allowed).
     Action.ROLE_MANAGE: frozenset({Role.LEAD}),
+    # At the national node: the office's leads watch every import in progress and stop one
+    # (an importer sees and cancels their own through MEMBER_IMPORT).
+    Action.IMPORT_OVERSEE: frozenset({Role.LEAD}),
 }
 
 

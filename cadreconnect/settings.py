@@ -232,6 +232,20 @@ MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 
 # ones are read: each holds a database connection while an import runs.
 MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=2000)
 MEMBER_IMPORT_WRITERS = env.int("MEMBER_IMPORT_WRITERS", default=2)
+# A running import's task writes a sign of life this often; one silent for
+# MEMBER_IMPORT_STALE_SECONDS (its worker died) is taken over by the next delivery of its
+# message, which beat sends every MEMBER_IMPORT_RESUME_SECONDS: resumed within
+# stale + resume seconds (3 minutes by default), long before the broker's visibility timeout.
+MEMBER_IMPORT_HEARTBEAT_SECONDS = env.float("MEMBER_IMPORT_HEARTBEAT_SECONDS", default=15.0)
+MEMBER_IMPORT_STALE_SECONDS = env.float("MEMBER_IMPORT_STALE_SECONDS", default=120.0)
+MEMBER_IMPORT_RESUME_SECONDS = env.float("MEMBER_IMPORT_RESUME_SECONDS", default=60.0)
+if not 0 < MEMBER_IMPORT_HEARTBEAT_SECONDS * 3 <= MEMBER_IMPORT_STALE_SECONDS:
+    raise ImproperlyConfigured(
+        "MEMBER_IMPORT_STALE_SECONDS must be at least three MEMBER_IMPORT_HEARTBEAT_SECONDS, "
+        "or a live import would be taken over."
+    )
+# Seconds an import waits after each batch (0: none): throttles imports on a busy database.
+MEMBER_IMPORT_BATCH_PAUSE = env.float("MEMBER_IMPORT_BATCH_PAUSE", default=0.0)
 
 
 def env_int_between(name: str, *, default: int, low: int, high: int) -> int:
@@ -405,6 +419,11 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "cadreconnect.tasks.worker_heartbeat",
         "schedule": env.float("WORKER_HEARTBEAT_SECONDS", default=60.0),
+    },
+    # Imports whose worker died (or whose message the broker lost) are taken over.
+    "member-imports-resume": {
+        "task": "members.tasks.member_imports_resume",
+        "schedule": MEMBER_IMPORT_RESUME_SECONDS,
     },
     # Figures are recounted after every tree change; this catches anything that slipped by.
     "group-figures-refresh-all": {

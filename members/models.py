@@ -361,9 +361,25 @@ class MemberImport(models.Model):
     error_code = models.CharField(max_length=40, blank=True)  # stable, for the API
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the task running it: a run sets its own token, and every batch it writes
+    # (and every sign of life) is conditional on the token still being there. Empty when no
+    # task holds it (queued, finished, or taken back by a cancel).
+    run_token = models.CharField(max_length=32, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # the run's last sign of life
+    queued_at = models.DateTimeField(null=True, blank=True)  # its message last sent
+    resumes = models.PositiveIntegerField(default=0)  # runs taken over from a dead worker
+    # The batch size of the run's first start: a resumed run cuts the file the same way and
+    # skips the batches already written (MemberImportBatch).
+    batch_size = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["heartbeat_at"], name="member_import_running",
+                condition=models.Q(status__in=["checking", "importing"]),
+            ),
+        ]  # fmt: skip
         verbose_name = _("member import")
         verbose_name_plural = _("member imports")
 
@@ -394,3 +410,27 @@ class MemberImport(models.Model):
             and self.checked_at is not None
             and (self.status == self.Status.FAILED or self.valid_rows > 0)
         )
+
+
+class MemberImportBatch(models.Model):
+    """A batch of an import's file written to the register: rows `first_line` to `last_line`
+    of the file. Inserted in the batch's own transaction, with its members and the import's
+    counts, so a resumed run skips exactly the batches that landed, and counts each row once
+    (the unique pair refuses a batch written twice)."""
+
+    member_import = models.ForeignKey(
+        MemberImport, on_delete=models.CASCADE, related_name="batches"
+    )
+    first_line = models.PositiveIntegerField()
+    last_line = models.PositiveIntegerField()
+    written_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member_import", "first_line"], name="member_import_batch_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_import_id}: rows {self.first_line}-{self.last_line}"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -18,6 +21,7 @@ from cadreconnect import permissions
 from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action
 from cadreconnect.privacy import mask_epic, mask_phone, redact
+from cadreconnect.queue import QueueUnavailable, enqueue, enqueue_or_log
 from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
@@ -32,6 +36,8 @@ from members.validation import (
     phone_normalise,
     refuse_control_characters,
 )
+
+logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = [
     "full_name", "name_local", "phone", "whatsapp_number", "email", "gender", "birth_year",
@@ -366,6 +372,14 @@ def _require_own_import(actor: User, member_import: MemberImport) -> None:
         raise permissions.OutsideArea("No such import.")
 
 
+def imports_overseen_by(actor: User) -> bool:
+    """Does the user see and cancel everyone's imports (a lead at the national node)?"""
+    national = group_selectors.national_get()
+    if national is None:
+        return bool(actor.is_active and actor.is_superuser)
+    return permissions.user_may(actor, Action.IMPORT_OVERSEE, national)
+
+
 def member_import_create(*, actor: User, uploaded) -> MemberImport:
     """Keep an uploaded member list after checking it is a spreadsheet of allowed size, and
     queue the reading of its first rows. Here (the web request) the file is only stored and
@@ -394,11 +408,14 @@ def member_import_create(*, actor: User, uploaded) -> MemberImport:
     except ApplicationError:
         path.unlink(missing_ok=True)
         raise
+    member_import.queued_at = timezone.now()
     with transaction.atomic():
         member_import.save()
         audit_record(actor=actor, action="member_import.upload", target=member_import,
                      data={"file": member_import.original_name})  # fmt: skip
-        member_import_read.delay_on_commit(member_import.pk)
+    # When the broker cannot take the message, the file is kept and beat's resume round
+    # sends it again: `queue_delayed` tells the page to say so.
+    member_import.queue_delayed = enqueue_or_log(member_import_read, member_import.pk) is None
     return member_import
 
 
@@ -480,14 +497,23 @@ def member_import_configure(
 
 
 def member_import_start(*, actor: User, member_import: MemberImport, dry_run: bool) -> MemberImport:
-    """Queue the check (dry run) or the import itself; the claim is a conditional UPDATE, so
-    a double click starts one run. The import runs after a check of the same columns that
-    found rows to import, and again after a run that failed part-way (it finishes it)."""
+    """Queue the check (dry run) or the import itself. The claim is a conditional UPDATE, so
+    a double click starts one run, and the message is sent inside its transaction: when the
+    broker cannot take it, nothing is marked and the user is told. The import runs after a
+    check of the same columns that found rows to import, and again after a run that failed
+    or was cancelled part-way, which it finishes (the batches written stay, and so do their
+    counts)."""
     from members.tasks import member_import_run
 
     _require_own_import(actor, member_import)
     member_import.refresh_from_db()
+    written = member_import.batches.exists()
     if dry_run:
+        if written:
+            raise ApplicationError(
+                _("Part of this file is already imported: run the import again to finish it."),
+                code="import_partly_written",
+            )
         claim = MemberImport.objects.filter(
             pk=member_import.pk,
             status__in=[MemberImport.Status.UPLOADED, MemberImport.Status.CHECKED,
@@ -502,19 +528,65 @@ def member_import_start(*, actor: User, member_import: MemberImport, dry_run: bo
             pk=member_import.pk, checked_at__isnull=False,
             status__in=[MemberImport.Status.CHECKED, MemberImport.Status.FAILED],
         )  # fmt: skip
-        refused = ApplicationError(_("Check the file first."), code="import_not_checked")
-    target = MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING
-    extra = {"checked_at": None} if dry_run else {}
-    with transaction.atomic():
-        claimed = claim.update(
-            status=target, rows_processed=0, created_count=0, updated_count=0, skipped_count=0,
-            rejected_count=0, warning_count=0, problems=[], error="", error_code="",
-            started_at=timezone.now(), finished_at=None, **extra,
-        )  # fmt: skip
-        if not claimed:
-            raise refused
-        member_import_run.delay_on_commit(member_import.pk, dry_run)
+        if member_import.is_running:
+            refused = ApplicationError(_("This import is already running."),
+                                       code="import_running")  # fmt: skip
+        else:
+            refused = ApplicationError(_("Check the file first."), code="import_not_checked")
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING,
+        "run_token": "", "heartbeat_at": None, "queued_at": now, "error": "", "error_code": "",
+        "finished_at": None,
+    }  # fmt: skip
+    if not written:  # a fresh run (a resumed one keeps what its batches counted)
+        fields.update(dict.fromkeys(COUNTS, 0), problems=[], started_at=now, batch_size=None)
+    if dry_run:
+        fields["checked_at"] = None
+    before = {name: getattr(member_import, name) for name in fields}
+    if not claim.update(**fields):
+        raise refused
+    # Sent once the claim is committed (a worker that took the message sooner would not see
+    # it). When the broker cannot take it, the claim is undone: nothing changed. (Should this
+    # process die in between, beat's resume round sends the message.)
+    try:
+        enqueue(member_import_run, member_import.pk, dry_run)
+    except QueueUnavailable:
+        MemberImport.objects.filter(
+            pk=member_import.pk, status=fields["status"], run_token="", queued_at=now
+        ).update(**before)  # fmt: skip
+        raise
+    if written:
+        audit_record(actor=actor, action="member_import.restart", target=member_import,
+                     data=_counts(member_import))  # fmt: skip
     member_import.refresh_from_db()
+    return member_import
+
+
+def member_import_cancel(*, actor: User, member_import: MemberImport) -> MemberImport:
+    """Stop a check or an import in progress: its importer may, and so may whoever oversees
+    every import (a lead at the national node). The batches already written stay (each is
+    whole); the import ends failed, and running it again from its page finishes it. The task
+    notices at its next batch or sign of life, and writes nothing more."""
+    if not imports_overseen_by(actor):
+        _require_own_import(actor, member_import)
+    with transaction.atomic():
+        stopped = MemberImport.objects.filter(
+            pk=member_import.pk,
+            status__in=[MemberImport.Status.CHECKING, MemberImport.Status.IMPORTING],
+        ).update(
+            status=MemberImport.Status.FAILED, run_token="", finished_at=timezone.now(),
+            error=_("Cancelled by %(name)s. Batches written so far are complete; run the import "
+                    "again from this page to finish it.") % {"name": actor.get_full_name()},
+            error_code="import_cancelled",
+        )  # fmt: skip
+        if not stopped:
+            raise ApplicationError(_("This import is not running."), code="import_not_running")
+        member_import.refresh_from_db()
+        audit_record(actor=actor, action="member_import.cancel", target=member_import,
+                     data=_counts(member_import))  # fmt: skip
+    if member_import.checked_at is not None:  # an import (not a check) wrote members
+        _figures_refresh_all()
     return member_import
 
 
@@ -523,87 +595,180 @@ COUNTS = ("rows_processed", "created_count", "updated_count", "skipped_count", "
 
 
 def member_import_execute(*, import_id: int, dry_run: bool) -> None:
-    """The task's work: count, then check or import, then record the outcome. Problems and
-    messages are written in the importer's language."""
+    """The task's work: claim the import, then check or import it, then record the outcome.
+
+    The claim is a compare-and-swap on the import's run token: a message for an import that
+    a live task holds (a second delivery) leaves it alone; one for an import whose task went
+    silent for MEMBER_IMPORT_STALE_SECONDS (its worker died) takes it over and goes on from
+    the last batch written. Problems and messages are in the importer's language."""
+    from django.conf import settings
+
+    running = MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING
+    found = MemberImport.objects.filter(pk=import_id, status=running).values(
+        "run_token", "heartbeat_at"
+    ).first()  # fmt: skip
+    if found is None:
+        return  # finished or cancelled (a redelivered message), or never claimed
+    now = timezone.now()
+    stale_before = now - datetime.timedelta(seconds=settings.MEMBER_IMPORT_STALE_SECONDS)
+    previous = found["run_token"]
+    if previous and found["heartbeat_at"] is not None and found["heartbeat_at"] >= stale_before:
+        return  # a live run holds it
+    token = uuid.uuid4().hex
+    claim = MemberImport.objects.filter(pk=import_id, status=running, run_token=previous)
+    if previous:
+        claim = claim.filter(heartbeat_at__lt=stale_before)
+    taking_over = bool(previous)
+    if not claim.update(run_token=token, heartbeat_at=now,
+                        resumes=F("resumes") + int(taking_over)):  # fmt: skip
+        return  # another delivery claimed it first
     member_import = MemberImport.objects.select_related("created_by", "default_booth").get(
         pk=import_id
     )
-    running = MemberImport.Status.CHECKING if dry_run else MemberImport.Status.IMPORTING
-    if member_import.status != running:
-        return  # already finished (a redelivered message) or never claimed
-    with translation.override(member_import.language or None):
-        _execute(member_import, dry_run=dry_run)
-
-
-def _execute(member_import: MemberImport, *, dry_run: bool) -> None:
-    from members import importing
-
-    import_id = member_import.pk
-    if member_import.rows_processed:
-        # The claim set the counts to nothing: this is a message redelivered after the worker
-        # running it died. The audit keeps how far that run got.
+    if taking_over:
         audit_record(
             actor=member_import.created_by,
-            action="member_import.interrupt",
+            action="member_import.resume",
             target=member_import,
             data={"dry_run": dry_run, **_counts(member_import)},
         )
-    # Counts start again from nothing (a redelivered message runs the whole file again: the
-    # members written then are found again, never duplicated).
-    MemberImport.objects.filter(pk=import_id).update(**dict.fromkeys(COUNTS, 0), problems=[])
+    with translation.override(member_import.language or None):
+        _execute(member_import, dry_run=dry_run, token=token)
+
+
+def _execute(member_import: MemberImport, *, dry_run: bool, token: str) -> None:
+    from django.conf import settings
+
+    from members import importing
+
+    import_id = member_import.pk
+    claim = importing.Claim(import_id, token)
+    if dry_run or not member_import.batches.exists():
+        # A check (which writes nothing) taken over starts again; so does an import that had
+        # written no batch yet.
+        claim.update(**dict.fromkeys(COUNTS, 0), problems=[])
+        member_import.refresh_from_db()
+    if not dry_run and member_import.batch_size is None:
+        member_import.batch_size = max(1, settings.MEMBER_IMPORT_BATCH_SIZE)
+        claim.update(batch_size=member_import.batch_size)
     try:
-        permissions.require_somewhere(member_import.created_by, Action.MEMBER_IMPORT)
-        total = importing.count_rows(Path(member_import.file.path), member_import.file_kind)
-        if total is not None:
-            MemberImport.objects.filter(pk=import_id).update(rows_total=total)
-        importing.member_import_rows(member_import=member_import, dry_run=dry_run)
+        with importing.Heartbeat(claim) as heartbeat:
+            permissions.require_somewhere(member_import.created_by, Action.MEMBER_IMPORT)
+            total = importing.count_rows(Path(member_import.file.path), member_import.file_kind)
+            if total is not None:
+                claim.update(rows_total=total)
+            importing.member_import_rows(member_import=member_import, dry_run=dry_run,
+                                         claim=claim, heartbeat=heartbeat)  # fmt: skip
+    except importing.ClaimLost:
+        logger.info("Import %s: its claim was taken (cancelled or taken over); stopped.", import_id)
+        return
     except ApplicationError as error:
-        _fail(member_import, dry_run=dry_run, message=error.message, code=error.code)
+        _fail(member_import, dry_run=dry_run, token=token, message=error.message, code=error.code)
         return
     except Exception as error:
-        _fail(member_import, dry_run=dry_run, code="import_stopped", message=_(
+        _fail(member_import, dry_run=dry_run, token=token, code="import_stopped", message=_(
             "The import stopped (%(error)s). Batches written so far are complete; run it again "
             "from this page to finish it."
         ) % {"error": type(error).__name__})  # fmt: skip
         raise
     if dry_run:
-        _finish(import_id, MemberImport.Status.CHECKED, checked_at=timezone.now())
+        _finish(import_id, token, MemberImport.Status.CHECKED, checked_at=timezone.now())
         return
-    _finish(import_id, MemberImport.Status.DONE)
-    # An import touches many trees: recount them all, set-wise, in one task.
-    from groups.tasks import group_figures_refresh_all
-
-    group_figures_refresh_all.delay()
+    if not _finish(import_id, token, MemberImport.Status.DONE):
+        return
     member_import.refresh_from_db()
     audit_record(actor=member_import.created_by, action="member_import.run",
                  target=member_import, data=_counts(member_import))  # fmt: skip
+    _figures_refresh_all()
 
 
 def _counts(member_import: MemberImport) -> dict[str, int]:
     return {name: getattr(member_import, name) for name in COUNTS}
 
 
-def _fail(member_import: MemberImport, *, dry_run: bool, message: str, code: str) -> None:
+def _fail(member_import: MemberImport, *, dry_run: bool, token: str, message: str,
+          code: str) -> None:  # fmt: skip
     """The import ends failed, saying why; the audit keeps how far it got (the rows it wrote:
-    whole batches), which a run started again from its page finishes."""
-    with transaction.atomic():
-        _finish(member_import.pk, MemberImport.Status.FAILED, error=message, error_code=code)
-        member_import.refresh_from_db()
-        audit_record(
-            actor=member_import.created_by, action="member_import.fail", target=member_import,
-            data={"dry_run": dry_run, "code": code, **_counts(member_import),
-                  "rows_written": member_import.created_count + member_import.updated_count},
-        )  # fmt: skip
+    whole batches), which a run started again from its page finishes.
+
+    Recorded on a fresh connection when the task's own is gone (the database restarted, or
+    the connection was terminated): the import always ends failed or done, never stuck."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                if not _finish(member_import.pk, token, MemberImport.Status.FAILED,
+                               error=message, error_code=code):  # fmt: skip
+                    return  # cancelled or taken over meanwhile: the other side records it
+                member_import.refresh_from_db()
+                audit_record(
+                    actor=member_import.created_by, action="member_import.fail",
+                    target=member_import,
+                    data={"dry_run": dry_run, "code": code, **_counts(member_import),
+                          "rows_written": member_import.created_count
+                          + member_import.updated_count},
+                )  # fmt: skip
+            break
+        except DatabaseError:
+            if attempt == 2:
+                raise  # the database is down: the heartbeat goes silent, and beat resumes it
+            connections.close_all()  # the next query opens a fresh connection
     if not dry_run:
-        from groups.tasks import group_figures_refresh_all
-
-        group_figures_refresh_all.delay()
+        _figures_refresh_all()
 
 
-def _finish(import_id: int, status: str, **fields: Any) -> None:
-    MemberImport.objects.filter(pk=import_id).update(
-        status=status, finished_at=timezone.now(), **fields
+def _finish(import_id: int, token: str, status: str, **fields: Any) -> bool:
+    """End the run that holds the claim; False when it no longer does."""
+    return bool(
+        MemberImport.objects.filter(pk=import_id, run_token=token).update(
+            status=status, finished_at=timezone.now(), run_token="", **fields
+        )
     )
+
+
+def _figures_refresh_all() -> None:
+    """An import touches many trees: recount them all, set-wise, here in the task (a message
+    for it could be lost with the broker; beat recounts anyway, later)."""
+    from groups.services import group_figures_refresh_all
+
+    try:
+        group_figures_refresh_all()
+    except DatabaseError:
+        logger.exception("Figures recount after an import failed; beat will recount them.")
+        connections.close_all()
+
+
+def member_imports_resume() -> int:
+    """Beat's look at imports in progress: one whose task went silent (its worker died), or
+    whose message was never taken (the broker lost it), gets its message again, at most once
+    per MEMBER_IMPORT_STALE_SECONDS; the task that takes it over resumes the import. Uploads
+    whose reading was lost the same way are read again. Returns how many were sent."""
+    from django.conf import settings
+
+    from members.tasks import member_import_read, member_import_run
+
+    stale_before = timezone.now() - datetime.timedelta(seconds=settings.MEMBER_IMPORT_STALE_SECONDS)
+    silent = MemberImport.objects.filter(
+        Q(status__in=[MemberImport.Status.CHECKING, MemberImport.Status.IMPORTING])
+        & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale_before))
+        | Q(status=MemberImport.Status.READING),
+        Q(queued_at__isnull=True) | Q(queued_at__lt=stale_before),
+    ).values_list("pk", "status", "queued_at")
+    sent = 0
+    for pk, status, queued_at in silent:
+        # One sender per import even with two beats (a conditional update).
+        if not MemberImport.objects.filter(pk=pk, status=status, queued_at=queued_at).update(
+            queued_at=timezone.now()
+        ):
+            continue
+        if status == MemberImport.Status.READING:
+            result = enqueue_or_log(member_import_read, pk)
+        else:
+            result = enqueue_or_log(member_import_run, pk, status == MemberImport.Status.CHECKING)
+        if result is None:
+            break  # the broker is down: the next round tries again
+        logger.info("Import %s (%s): silent, its message sent again.", pk, status)
+        sent += 1
+    return sent
 
 
 # A survivor's empty fields are filled from the member merged into it.

@@ -334,6 +334,11 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             form.add_error("file", error.message)
         else:
+            if member_import.queue_delayed:
+                messages.warning(request, _(
+                    "The file is kept, but the task queue cannot be reached just now: it will "
+                    "be read within a few minutes of the queue being back."
+                ))  # fmt: skip
             return redirect("members:import_mapping", pk=member_import.pk)
     return render(request, "members/import_upload.html", {"form": form})
 

@@ -7,7 +7,8 @@ and writing in batches.
 - `writing`: batches, each in one transaction with its progress counts (`BatchWriters`,
   `write_members`);
 - `sql`: the database-specific SQL (PostgreSQL COPY and INSERT ... ON CONFLICT; SQLite);
-- `run`: an import from start to end (`member_import_rows`).
+- `claims`: the claim a task holds on the import it runs, and its heartbeat;
+- `run`: an import from start to end (`member_import_rows`), resumable batch by batch.
 
 Rows are streamed (memory stays flat for any file size) and written in batches, each batch in
 one transaction: an import stopped half-way (a worker killed, the database gone) leaves whole
@@ -28,6 +29,7 @@ from members.importing.checking import (
     guess_mapping,
     missing_targets,
 )
+from members.importing.claims import Claim, ClaimLost, Heartbeat
 from members.importing.reading import (
     ImportFileError,
     count_rows,
@@ -40,7 +42,7 @@ from members.importing.writing import BatchWriters, write_members
 
 __all__ = [
     "MEMBER_COLUMNS", "REQUIRED_TARGETS", "TARGETS", "BatchWriters", "BoothLookup",
-    "CheckedRow", "ImportFileError", "RowChecker", "RowProblem", "column_label", "count_rows",
-    "file_headers", "guess_mapping", "member_import_rows", "missing_targets", "read_rows",
-    "sniff_kind", "write_members",
+    "CheckedRow", "Claim", "ClaimLost", "Heartbeat", "ImportFileError", "RowChecker",
+    "RowProblem", "column_label", "count_rows", "file_headers", "guess_mapping",
+    "member_import_rows", "missing_targets", "read_rows", "sniff_kind", "write_members",
 ]  # fmt: skip

@@ -3,9 +3,11 @@ dry run, count what it would do), keep the problems and the report of rows with 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,20 +27,28 @@ from members.importing.checking import (
     column_label,
     missing_targets,
 )
+from members.importing.claims import Claim, ClaimLost, Heartbeat
 from members.importing.reading import ImportFileError, read_rows
 from members.importing.writing import Batch, BatchWriters, Progress
-from members.models import Member, MemberImport
+from members.models import Member, MemberImport, MemberImportBatch
 
 PROBLEMS_KEPT = 200  # of each kind (errors, warnings), for the page
 
 
-def member_import_rows(*, member_import: MemberImport, dry_run: bool) -> MemberImport:
+def member_import_rows(
+    *, member_import: MemberImport, dry_run: bool, claim: Claim, heartbeat: Heartbeat | None = None
+) -> MemberImport:
     """Check (dry run) or import the whole file, batch by batch, recording progress.
 
     The check and the run go through the same steps (`_check_batch`), so that the run writes
     every row the check promised. The file is read and checked here while, on PostgreSQL,
     writer threads (each with its own connection) write the batches already checked: the
     database and Python work side by side.
+
+    A run that resumes an import (after its worker died, or a failure) cuts the file into
+    the same batches and skips those in the import's ledger: each row is written and counted
+    once. The report of rejected rows and the problems shown keep what the written batches
+    found, and go on from there.
     """
     path = Path(member_import.file.path)
     mapping = {target: int(index) for target, index in member_import.mapping.items()}
@@ -52,41 +62,98 @@ def member_import_rows(*, member_import: MemberImport, dry_run: bool) -> MemberI
         )
     checker = RowChecker(mapping, default_booth=default_booth)
     booths = BoothLookup(user=member_import.created_by)
-    batch_size = max(1, settings.MEMBER_IMPORT_BATCH_SIZE)
-    problems = Problems()
+    batch_size = max(1, member_import.batch_size or settings.MEMBER_IMPORT_BATCH_SIZE)
+    written = Written([] if dry_run else list(
+        MemberImportBatch.objects.filter(member_import=member_import)
+        .order_by("first_line").values_list("first_line", "last_line")
+    ))  # fmt: skip
+    problems = Problems(
+        [kept for kept in member_import.problems if written.holds(kept.get("row", 0))]
+    )
     rows_total = 0
     rejects_path = Path(settings.MEDIA_ROOT) / "imports" / f"{member_import.pk}-rejects.csv"
     rejects_path.parent.mkdir(parents=True, exist_ok=True)
+    resuming = bool(written) and rejects_path.exists()
+    if resuming:
+        _rejects_keep(rejects_path, written)
     threads = settings.MEMBER_IMPORT_WRITERS if connection.vendor == "postgresql" else 0
     threads = 0 if dry_run else threads
+    pause = settings.MEMBER_IMPORT_BATCH_PAUSE
     with (
-        rejects_path.open("w", encoding="utf-8-sig", newline="") as rejects_file,
-        BatchWriters(member_import, threads=threads, area=booths.scope) as writers,
+        rejects_path.open("a" if resuming else "w", encoding="utf-8" if resuming else "utf-8-sig",
+                          newline="") as rejects_file,
+        BatchWriters(member_import, threads=threads, area=booths.scope, claim=claim) as writers,
         _BoothsAhead(checker, booths) if threads else contextlib.nullcontext() as ahead,
-    ):
+    ):  # fmt: skip
         rejects = csv.writer(rejects_file)
-        rejects.writerow([spreadsheet_safe(value) for value in [
-            _("row"), _("column"), _("problem"), _("outcome"), *member_import.headers
-        ]])  # fmt: skip
-        batches = _batches(read_rows(path, member_import.file_kind), batch_size)
+        if not resuming:
+            rejects.writerow([spreadsheet_safe(value) for value in [
+                _("row"), _("column"), _("problem"), _("outcome"), *member_import.headers
+            ]])  # fmt: skip
+
+        def to_do() -> Iterator[list[tuple[int, list[str]]]]:
+            nonlocal rows_total
+            for lines in _batches(read_rows(path, member_import.file_kind), batch_size):
+                rows_total += len(lines)
+                if not written.holds(lines[0][0]):
+                    yield lines
+
+        batches = to_do()
         if ahead is not None:
             batches = ahead.batches(batches)
         for lines in batches:
-            rows_total += len(lines)
+            if heartbeat is not None and heartbeat.lost.is_set():
+                raise ClaimLost(member_import.pk)
             known = len(problems)
             batch = _check_batch(lines, checker, booths, rejects, problems)
             if dry_run:
                 _count_as_dry_run(batch, update=writers.update)
-                batch.progress.record(member_import)
+                batch.progress.record(claim)
             else:
                 writers.write(batch)
             if len(problems) != known:  # the page shows the first problems while it runs
-                MemberImport.objects.filter(pk=member_import.pk).update(problems=problems.kept)
+                claim.update(problems=problems.kept)
+            if pause:
+                time.sleep(pause)
     member_import.rejects_file = os.path.relpath(rejects_path, settings.MEDIA_ROOT)
     member_import.rows_total = rows_total
     member_import.problems = problems.kept
-    member_import.save(update_fields=["rejects_file", "rows_total", "problems"])
+    claim.update(rejects_file=member_import.rejects_file, rows_total=rows_total,
+                 problems=problems.kept)  # fmt: skip
     return member_import
+
+
+class Written:
+    """The batches of the file already in the register: (first line, last line), in order."""
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.ranges = ranges
+        self.firsts = [first for first, _ in ranges]
+
+    def __bool__(self) -> bool:
+        return bool(self.ranges)
+
+    def holds(self, line: int) -> bool:
+        at = bisect.bisect_right(self.firsts, line) - 1
+        return at >= 0 and self.ranges[at][0] <= line <= self.ranges[at][1]
+
+
+def _rejects_keep(path: Path, written: Written) -> None:
+    """Keep, in the report of rejected rows, the header and the rows of the batches written;
+    the rest is checked again (and reported again) by the resumed run."""
+    kept = path.with_suffix(".kept")
+    with (
+        path.open(encoding="utf-8-sig", newline="") as source,
+        kept.open("w", encoding="utf-8-sig", newline="") as target,
+    ):
+        reader, writer = csv.reader(source), csv.writer(target)
+        header = next(reader, None)
+        if header is not None:
+            writer.writerow(header)
+        for row in reader:
+            if row and row[0].isdigit() and written.holds(int(row[0])):
+                writer.writerow(row)
+    os.replace(kept, path)
 
 
 def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
@@ -107,9 +174,12 @@ def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, l
 class Problems:
     """The first problems of each kind (errors, warnings), for the page."""
 
-    def __init__(self) -> None:
-        self.kept: list[dict] = []
+    def __init__(self, kept: list[dict] | None = None) -> None:
+        self.kept: list[dict] = list(kept or [])
         self.counts = {ERROR: 0, WARNING: 0}
+        for problem in self.kept:
+            severity = problem.get("severity", ERROR)
+            self.counts[severity] = self.counts.get(severity, 0) + 1
 
     def __len__(self) -> int:
         return len(self.kept)
@@ -204,7 +274,8 @@ def _check_batch(lines, checker: RowChecker, booths: BoothLookup, rejects, probl
             warned += 1
             _report(row.warnings, values_of[row.line], rejects, problems,
                     outcome=_("imported without this field"))  # fmt: skip
-    return Batch(checked, Progress(rows=len(lines), rejected=len(refused), warnings=warned))
+    return Batch(checked, Progress(rows=len(lines), rejected=len(refused), warnings=warned),
+                 first_line=lines[0][0], last_line=lines[-1][0])  # fmt: skip
 
 
 def _report(items: list[RowProblem], values: list[str], rejects, problems: Problems, *,

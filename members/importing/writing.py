@@ -1,5 +1,6 @@
-"""Writing checked rows in batches, each batch in one transaction with its progress counts,
-by writer threads side by side on PostgreSQL."""
+"""Writing checked rows in batches, each batch in one transaction with its progress counts and
+its line in the import's ledger (MemberImportBatch), by writer threads side by side on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from django.db.models import F
 from groups.selectors import Scope
 from members.importing import sql
 from members.importing.checking import CheckedRow
-from members.models import MemberImport
+from members.importing.claims import Claim
+from members.models import MemberImport, MemberImportBatch
 
 PROGRESS_FIELDS = ("rows_processed", "created_count", "updated_count", "skipped_count",
                    "rejected_count", "warning_count")  # fmt: skip
@@ -39,11 +41,12 @@ class Progress:
         else:
             self.skipped = existing
 
-    def record(self, member_import: MemberImport) -> None:
-        """Add to the import's counts in the database (within the batch's transaction)."""
+    def record(self, claim: Claim) -> None:
+        """Add to the import's counts in the database (within the batch's transaction), if the
+        run still holds its claim; ClaimLost (the batch rolls back) if not."""
         values = (self.rows, self.created, self.updated, self.skipped, self.rejected,
                   self.warnings)  # fmt: skip
-        MemberImport.objects.filter(pk=member_import.pk).update(**{
+        claim.update(**{
             name: F(name) + value for name, value in zip(PROGRESS_FIELDS, values, strict=True)
         })  # fmt: skip
 
@@ -52,6 +55,8 @@ class Progress:
 class Batch:
     checked: list[CheckedRow]
     progress: Progress
+    first_line: int = 0  # the file's lines the batch covers (a resumed run skips them)
+    last_line: int = 0
 
 
 class BatchWriters:
@@ -66,8 +71,11 @@ class BatchWriters:
     runs) each batch is written at once, in the caller's thread.
     """
 
-    def __init__(self, member_import: MemberImport, *, threads: int, area: Scope) -> None:
+    def __init__(
+        self, member_import: MemberImport, *, threads: int, area: Scope, claim: Claim
+    ) -> None:
         self.member_import = member_import
+        self.claim = claim
         self.area = area
         self.update = member_import.policy == MemberImport.Policy.UPDATE
         self.notice_version = member_import.notice_version or "import"
@@ -118,7 +126,13 @@ class BatchWriters:
                     member_import_id=self.member_import.pk, area=self.area,
                 )  # fmt: skip
                 batch.progress.members_found(created=created, existing=existing, update=self.update)
-            batch.progress.record(self.member_import)
+            # Last, so that the writers wait on the import's row only at their commits; the
+            # pair (import, first line) is unique: a batch is never written twice.
+            batch.progress.record(self.claim)
+            MemberImportBatch.objects.create(
+                member_import_id=self.member_import.pk, first_line=batch.first_line,
+                last_line=batch.last_line,
+            )  # fmt: skip
 
 
 def write_members(

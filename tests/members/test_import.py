@@ -348,7 +348,7 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
 ):
     """A batch that fails to write (here the third) rolls back whole and fails the import with
     a message and an audit event saying how much was written; running it again from its page
-    writes the rest, with no duplicates."""
+    writes the rest, with no duplicates, and counts each row once."""
     from cadreconnect.models import AuditEvent
     from members.importing import writing
 
@@ -386,9 +386,11 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
     monkeypatch.setattr(writing, "write_members", write_members)
     done = run(naveen_client, failed)
 
-    assert Member.objects.count() == 40 == done.created_count + done.skipped_count
-    assert done.skipped_count == written
+    assert Member.objects.count() == 40 == done.created_count == done.rows_processed
+    assert done.skipped_count == 0
     assert Consent.objects.count() == 40
+    restart = AuditEvent.objects.get(action="member_import.restart", target_id=str(checked.pk))
+    assert restart.data["created_count"] == written
     assert set(Member.objects.values_list("last_import_id", flat=True)) == {checked.pk}
 
 
@@ -487,25 +489,45 @@ def test_the_wizard_and_its_row_problems_speak_hindi(client, naveen, tree, celer
     assert "नाम खाली है" in page and "व्हाट्सऐप सहमति" in page
 
 
-def test_an_import_redelivered_after_its_worker_died_is_audited_and_finished(
-    naveen_client, tree, celery_worker
+def test_a_message_for_an_import_whose_task_went_silent_takes_it_over_and_audits_it(
+    naveen, naveen_client, tree, celery_worker, settings
 ):
-    """What a worker that died mid-import leaves (status importing, some batches counted) and
-    what the broker then does (delivers the task again): the run starts over, finds the members
-    already written, and the audit says the first run was interrupted."""
-    from cadreconnect.models import AuditEvent
+    """What a worker that died mid-import leaves (status importing, a claim whose heartbeat
+    stopped) and a second delivery of its message: the new task takes the import over,
+    finishes it, and the audit says it resumed. A message for an import whose task is alive
+    leaves it alone."""
+    import datetime
+
+    from django.utils import timezone
+
+    from cadreconnect.models import AuditEvent, WorkerPing
+    from cadreconnect.services import worker_ping_request
     from members.tasks import member_import_run
 
     rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(30)]
     upload(naveen_client, csv_bytes(rows))
     checked = check_and_import(naveen_client, MemberImport.objects.get())
-    MemberImport.objects.filter(pk=checked.pk).update(status="importing", rows_processed=10,
-                                                      created_count=10)  # fmt: skip
+    alive = timezone.now()
+    MemberImport.objects.filter(pk=checked.pk).update(
+        status="importing", run_token="a-live-task", heartbeat_at=alive
+    )  # fmt: skip
 
+    member_import_run.delay(checked.pk, False)
+    # The worker takes one message at a time, in order: once a ping sent after it is
+    # answered, the import's message has been handled.
+    ping = worker_ping_request(requested_by=naveen)
+    wait_until(lambda: WorkerPing.objects.get(pk=ping.pk).answered_at)
+    left = MemberImport.objects.get(pk=checked.pk)
+    assert (left.status, left.run_token, left.created_count) == ("importing", "a-live-task", 30)
+    assert not Member.objects.exists()
+
+    silent = alive - datetime.timedelta(seconds=settings.MEMBER_IMPORT_STALE_SECONDS + 1)
+    MemberImport.objects.filter(pk=checked.pk).update(heartbeat_at=silent)
     member_import_run.delay(checked.pk, False)
     wait_until(lambda: MemberImport.objects.get(pk=checked.pk).status == "done")
 
     done = MemberImport.objects.get(pk=checked.pk)
     assert (done.rows_processed, done.created_count, Member.objects.count()) == (30, 30, 30)
-    event = AuditEvent.objects.get(action="member_import.interrupt", target_id=str(checked.pk))
-    assert (event.data["rows_processed"], event.data["dry_run"]) == (10, False)
+    assert (done.resumes, done.run_token) == (1, "")
+    event = AuditEvent.objects.get(action="member_import.resume", target_id=str(checked.pk))
+    assert event.data["dry_run"] is False
