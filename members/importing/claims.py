@@ -13,7 +13,8 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import Error as DatabaseError
+from django.db import connections
 from django.utils import timezone
 
 from members.models import MemberImport
