@@ -7,3 +7,6 @@ class CadreConnectConfig(AppConfig):
 
     name = "cadreconnect"
     verbose_name = _("System")
+
+    def ready(self) -> None:
+        from cadreconnect import checks  # noqa: F401  (registers the system checks)

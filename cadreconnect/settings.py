@@ -395,8 +395,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A message that is not acknowledged within this time is delivered again. With late
-        # acknowledgement that means: longer than the longest task may run.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+        # acknowledgement that means: longer than the longest task time limit (the member
+        # import's, 4 h 5 min); the worker and manage.py refuse to start otherwise
+        # (cadreconnect.celery.redelivery_problem).
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=5 * 60 * 60),
         "socket_connect_timeout": 5,
         "socket_timeout": 30,
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from cadreconnect.celery import app as celery_app
 from tests.factories import PASSWORD, UserFactory
 from tests.support import processes
 from tests.support.fake_http import FakeHTTPServer, Responder
+from tests.support.redis import RedisServer, redis_server_available
 from tests.support.services import CHROMIUM, chromium_available, require
 
 # --- The cast ------------------------------------------------------------------------------
@@ -97,27 +97,18 @@ def celery_worker_process(transactional_db) -> Iterator[object]:
     celery_app.control.purge()
     log_path = Path(settings.VAR_DIR) / "test-logs" / f"celery-worker-{os.getpid()}.log"
     env = processes.process_env(DATABASE_URL=processes.database_url(connection.settings_dict))
-    command = [
-        str(processes.VENV_BIN / "celery"),
-        "-A",
-        "cadreconnect",
-        "worker",
-        "--pool",
-        "solo",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"pytest-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    with processes.running(
-        command,
-        env=env,
-        log_path=log_path,
-        ready=lambda: log_path.exists() and b" ready." in log_path.read_bytes(),
-    ) as process:
+    with processes.celery_worker(env, log_path=log_path) as process:
         yield process
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> Iterator[RedisServer]:
+    """A private redis-server on a free port, for tests that stop or restart it (never 6379)."""
+    require(
+        redis_server_available(), "redis-server is not installed (apt-get install -y redis-server)"
+    )
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
 
 
 # --- Browser -------------------------------------------------------------------------------

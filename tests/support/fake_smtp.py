@@ -5,6 +5,10 @@
         ... server.connections ... server.messages (email.message.Message) ...
 
 `refuse_first=None` refuses every connection: a mail server that stays down.
+
+`hold=True` is a slow mail server: it keeps every message it is given unanswered until the
+test calls `release()`, so the task sending it stays busy for exactly as long as the test
+needs; `held` is set once a message waits.
 """
 
 from __future__ import annotations
@@ -16,8 +20,12 @@ from email.message import Message
 
 
 class FakeSMTPServer:
-    def __init__(self, *, refuse_first: int | None = 0) -> None:
+    def __init__(self, *, refuse_first: int | None = 0, hold: bool = False) -> None:
         self.refuse_first = refuse_first
+        self.held = threading.Event()
+        self._released = threading.Event()
+        if not hold:
+            self._released.set()
         self.connections = 0
         self.messages: list[Message] = []
         self._lock = threading.Lock()
@@ -44,6 +52,9 @@ class FakeSMTPServer:
                     elif command == "DATA":
                         self.reply("354 End data with <CR><LF>.<CR><LF>")
                         data = b"".join(iter(self.rfile.readline, b".\r\n"))
+                        if not fake._released.is_set():
+                            fake.held.set()
+                            fake._released.wait(timeout=120)
                         with fake._lock:
                             fake.messages.append(email.message_from_bytes(data))
                         self.reply("250 OK queued")
@@ -61,6 +72,11 @@ class FakeSMTPServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
+    def release(self) -> None:
+        """Answer the messages held (and those to come) at once."""
+        self._released.set()
+
     def __exit__(self, *exc_info: object) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()

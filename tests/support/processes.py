@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,3 +110,47 @@ def gunicorn(
     log_path = Path(settings.VAR_DIR) / "test-logs" / f"{name}-{port}.log"
     with running(command, env=env, ready=lambda: port_open(port), log_path=log_path):
         yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def celery_worker(
+    env: dict[str, str],
+    *,
+    pool: str = "solo",
+    concurrency: int = 1,
+    gossip: bool = False,
+    log_path: Path | None = None,
+) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process until the block ends; it is ready when this yields.
+
+    The Procfile's worker is `pool="prefork", concurrency=2, gossip=True` (gossip and mingle
+    talk to the other workers, and take a second longer to start). Its hostname is
+    "pytest-<random>@<host>" (the process's `hostname` attribute), so that a test can tell its
+    tasks from any other worker's; its log is `log_path` (the process's `log_path` attribute).
+    """
+    hostname = f"pytest-{uuid.uuid4().hex[:8]}"
+    log_path = log_path or Path(settings.VAR_DIR) / "test-logs" / f"celery-worker-{hostname}.log"
+    command = [
+        str(VENV_BIN / "celery"),
+        "-A",
+        "cadreconnect",
+        "worker",
+        "--pool",
+        pool,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        *([] if gossip else ["--without-gossip", "--without-mingle"]),
+        "--hostname",
+        f"{hostname}@%h",
+    ]
+    with running(
+        command,
+        env=env,
+        log_path=log_path,
+        ready=lambda: log_path.exists() and b" ready." in log_path.read_bytes(),
+    ) as process:
+        process.hostname = hostname
+        process.log_path = log_path
+        yield process
