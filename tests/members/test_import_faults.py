@@ -63,7 +63,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def worker(*, concurrency: int = 1, name: str = "worker"):
+def worker(*, concurrency: int = 1, name: str = "worker", broker: str | None = None):
     """`celery worker` as production runs it (prefork), on the test database."""
     log_path = Path(settings.VAR_DIR) / "test-logs" / f"faults-{name}-{os.getpid()}.log"
     command = [
@@ -71,8 +71,9 @@ def worker(*, concurrency: int = 1, name: str = "worker"):
         "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
         "--without-mingle", "--hostname", f"faults-{uuid.uuid4().hex[:8]}@%h",
     ]  # fmt: skip
+    env = _env(**({"CELERY_BROKER_URL": broker} if broker else {}))
     with processes.running(
-        command, env=_env(), log_path=log_path,
+        command, env=env, log_path=log_path,
         ready=lambda: log_path.exists() and b" ready." in log_path.read_bytes(),
     ) as process:  # fmt: skip
         yield process
@@ -214,6 +215,28 @@ def test_the_same_message_delivered_twice_while_the_first_run_lives_runs_the_fil
         assert done.resumes == 0
         assert not AuditEvent.objects.filter(action="member_import.resume").exists()
         assert_figures_true(tree)
+
+
+def test_redis_restarted_mid_import_the_worker_finishes_it_and_takes_the_next_task(
+    naveen, naveen_client, tree, redis_server
+):
+    from cadreconnect.celery import app
+    from cadreconnect.models import WorkerPing
+    from cadreconnect.services import worker_ping_request
+
+    with _broker(app, redis_server.url()), worker(broker=redis_server.url()) as process:
+        member_import = checked_import(naveen_client, tree)
+        naveen_client.post(f"/members/import/{member_import.pk}/run/")
+        wait_until(lambda: written(member_import) >= 5 * BATCH)
+        redis_server.restart()
+        assert written(member_import) < ROWS, "Redis should have restarted mid-run"
+
+        wait_until(lambda: MemberImport.objects.get(pk=member_import.pk).status == "done")
+        assert_imported_once(member_import)
+        assert_figures_true(tree)
+        ping = worker_ping_request(requested_by=naveen)
+        wait_until(lambda: WorkerPing.objects.get(pk=ping.pk).answered_at)
+        assert process.poll() is None, "the worker should still be running"
 
 
 def test_the_queue_down_when_run_is_pressed_says_so_and_marks_nothing(
