@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -35,6 +36,7 @@ ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
 FULL_TREE = os.environ.get("BENCH_IMPORT_TREE", "") == "full"
 BOOTHS = int(os.environ.get("BENCH_IMPORT_BOOTHS", "0"))
 BASELINE_ROWS = int(os.environ.get("BENCH_IMPORT_BASELINE_ROWS", "20000"))
+BENCH_RUN = uuid.uuid4().hex  # the claim the bench holds on its import, as a task would
 HEADER = ["name", "local name", "mobile", "voter id", "booth code", "whatsapp consent"]
 FIRST = ["Asha", "Ravi", "Sunita", "Arjun", "Meena", "Vikas", "Pooja", "Rahul"]
 FIRST_HI = ["आशा", "रवि", "सुनीता", "अर्जुन", "मीना", "विकास", "पूजा", "राहुल"]
@@ -182,13 +184,16 @@ def run(bench: Bench) -> None:
         member_import = MemberImport.objects.create(
             created_by=admin, file="imports/bench-members.csv", original_name="members.csv",
             file_kind="csv", headers=HEADER, mapping=importing.guess_mapping(HEADER),
-            notice_version="bench",
+            notice_version="bench", status=MemberImport.Status.IMPORTING, run_token=BENCH_RUN,
         )  # fmt: skip
-        # What the import task does: count the rows (for the progress bar), then read, check
-        # and write them.
+        # What the import task does once it holds the import: count the rows (for the
+        # progress bar), then read, check and write them, with its heartbeat.
+        claim = importing.Claim(member_import.pk, BENCH_RUN)
         started = time.perf_counter()
-        importing.count_rows(media / "bench-members.csv", "csv")
-        importing.member_import_rows(member_import=member_import, dry_run=False)
+        with importing.Heartbeat(claim) as heartbeat:
+            importing.count_rows(media / "bench-members.csv", "csv")
+            importing.member_import_rows(member_import=member_import, dry_run=False, claim=claim,
+                                         heartbeat=heartbeat)  # fmt: skip
         elapsed = time.perf_counter() - started
         writers = settings.MEMBER_IMPORT_WRITERS if connection.vendor == "postgresql" else 0
         member_import.refresh_from_db()

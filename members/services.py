@@ -461,6 +461,11 @@ def member_import_configure(
     if member_import.is_running:
         raise ApplicationError(_("This import is running; wait until it has finished."),
                                code="import_running")  # fmt: skip
+    if member_import.batches.exists():
+        raise ApplicationError(
+            _("Part of this file is already imported: run the import again to finish it."),
+            code="import_partly_written",
+        )
     if member_import.status == MemberImport.Status.READING or not member_import.headers:
         raise ApplicationError(_("The file has not been read yet."), code="import_not_read")
     width = len(member_import.headers)
