@@ -264,7 +264,28 @@ def test_the_queue_down_when_run_is_pressed_says_so_and_marks_nothing(
     with worker():
         naveen_client.post(f"/members/import/{member_import.pk}/run/")
         wait_until(lambda: MemberImport.objects.get(pk=member_import.pk).status == "done")
-    assert Member.objects.count() == ROWS
+        assert Member.objects.count() == ROWS
+        assert_figures_true(tree)
+
+
+def test_an_upload_while_the_queue_is_down_is_kept_and_read_once_it_is_back(naveen_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cadreconnect.celery import app
+
+    down = f"redis://127.0.0.1:{processes.free_port()}/0"
+    data = csv_bytes([["Ravi Naik", "", "9811111111", "", "S05-AC-001-B-0001", ""]])
+    with _broker(app, down):
+        response = naveen_client.post(
+            "/members/import/", {"file": SimpleUploadedFile("members.csv", data)}, follow=True
+        )  # fmt: skip
+
+    assert "the task queue cannot be reached just now" in response.content.decode()
+    kept = MemberImport.objects.get()
+    assert kept.status == "reading" and Path(kept.file.path).exists()
+    with worker(), beat():  # beat's round sends the lost message again
+        wait_until(lambda: MemberImport.objects.get(pk=kept.pk).status == "uploaded")
+    assert MemberImport.objects.get(pk=kept.pk).headers[0] == "Name"
 
 
 @contextlib.contextmanager
