@@ -244,6 +244,8 @@ if not 0 < MEMBER_IMPORT_HEARTBEAT_SECONDS * 3 <= MEMBER_IMPORT_STALE_SECONDS:
         "MEMBER_IMPORT_STALE_SECONDS must be at least three MEMBER_IMPORT_HEARTBEAT_SECONDS, "
         "or a live import would be taken over."
     )
+# An import whose worker died this many times in a row is failed instead of taken over again.
+MEMBER_IMPORT_MAX_RESUMES = env.int("MEMBER_IMPORT_MAX_RESUMES", default=5)
 # Seconds an import waits after each batch (0: none): throttles imports on a busy database.
 MEMBER_IMPORT_BATCH_PAUSE = env.float("MEMBER_IMPORT_BATCH_PAUSE", default=0.0)
 

@@ -545,6 +545,7 @@ def member_import_start(*, actor: User, member_import: MemberImport, dry_run: bo
         "run_token": "", "heartbeat_at": None, "queued_at": now, "error": "", "error_code": "",
         "finished_at": None,
     }  # fmt: skip
+    fields["resumes"] = 0  # takeovers are counted per start from the page
     if not written:  # a fresh run (a resumed one keeps what its batches counted)
         fields.update(dict.fromkeys(COUNTS, 0), problems=[], started_at=now, batch_size=None)
     if dry_run:
@@ -631,6 +632,15 @@ def member_import_execute(*, import_id: int, dry_run: bool) -> None:
     member_import = MemberImport.objects.select_related("created_by", "default_booth").get(
         pk=import_id
     )
+    if taking_over and member_import.resumes > settings.MEMBER_IMPORT_MAX_RESUMES:
+        # Its worker died every time (a file that takes it past its memory, say): stop
+        # taking it over, and say so; running it again from its page is still possible.
+        _fail(member_import, dry_run=dry_run, token=token, code="import_keeps_stopping",
+              message=_("The import's worker stopped %(times)s times while running it, so it "
+                        "was not started again. Batches written so far are complete; run it "
+                        "again from this page, or tell the office if it stops again.")
+              % {"times": member_import.resumes})  # fmt: skip
+        return
     if taking_over:
         audit_record(
             actor=member_import.created_by,

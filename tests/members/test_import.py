@@ -531,3 +531,36 @@ def test_a_message_for_an_import_whose_task_went_silent_takes_it_over_and_audits
     assert (done.resumes, done.run_token) == (1, "")
     event = AuditEvent.objects.get(action="member_import.resume", target_id=str(checked.pk))
     assert event.data["dry_run"] is False
+
+
+def test_an_import_whose_worker_keeps_dying_is_failed_not_taken_over_again(
+    naveen_client, tree, celery_worker, settings
+):
+    """A file that kills its worker every time (past its memory, say) must not be taken over
+    for ever: after MEMBER_IMPORT_MAX_RESUMES takeovers it ends failed, saying so, and its
+    page still offers to run it again."""
+    import datetime
+
+    from django.utils import timezone
+
+    from members.tasks import member_import_run
+
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(5)]
+    upload(naveen_client, csv_bytes(rows))
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+    silent = timezone.now() - datetime.timedelta(seconds=settings.MEMBER_IMPORT_STALE_SECONDS + 1)
+    MemberImport.objects.filter(pk=checked.pk).update(
+        status="importing", run_token="a-dead-task", heartbeat_at=silent,
+        resumes=settings.MEMBER_IMPORT_MAX_RESUMES,
+    )  # fmt: skip
+
+    member_import_run.delay(checked.pk, False)
+    wait_until(lambda: MemberImport.objects.get(pk=checked.pk).status == "failed")
+
+    failed = MemberImport.objects.get(pk=checked.pk)
+    assert failed.error_code == "import_keeps_stopping"
+    assert not Member.objects.exists()
+    page = naveen_client.get(f"/members/import/{checked.pk}/").content.decode()
+    assert "stopped 6 times" in page and "Run the import again to finish it" in page
+    done = run(naveen_client, failed)
+    assert (done.created_count, done.resumes) == (5, 0)
