@@ -427,6 +427,37 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+def imports_in_progress(request: HttpRequest) -> HttpResponse:
+    """The checks and imports running now: everyone's for an overseer, the user's own
+    otherwise; the list refreshes itself (htmx) while any is in progress."""
+    template = (
+        "members/_imports_in_progress.html" if request.htmx else "members/imports_in_progress.html"
+    )
+    return render(request, template, {
+        "imports": selectors.member_imports_in_progress(user=request.user),
+        "overseer": services.imports_overseen_by(request.user),
+    })  # fmt: skip
+
+
+@require_POST
+def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.shortcuts import get_object_or_404
+
+    member_import = get_object_or_404(selectors.member_imports_watched_by(request.user), pk=pk)
+    try:
+        services.member_import_cancel(actor=request.user, member_import=member_import)
+    except permissions.Forbidden:
+        raise
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(file)s: cancelled.") % {"file": member_import.original_name})
+    if request.user.is_superuser or member_import.created_by_id == request.user.pk:
+        return redirect("members:import_status", pk=member_import.pk)
+    return redirect("members:imports_in_progress")
+
+
+@require_GET
 def import_rejects(request: HttpRequest, pk: int):
     from pathlib import Path
 
