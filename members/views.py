@@ -405,14 +405,19 @@ def _problems_for_page(member_import) -> tuple[list[dict], list[dict]]:
 
 @require_GET
 def import_status(request: HttpRequest, pk: int) -> HttpResponse:
+    from members.models import MemberImport
+
     member_import = _import_for_user(request, pk)
     template = "members/_import_progress.html" if request.htmx else "members/import_status.html"
     errors, warnings = _problems_for_page(member_import)
-    return render(
-        request,
-        template,
-        {"member_import": member_import, "errors": errors, "warnings": warnings},
+    # Once part of the file is written, its columns stay: it is finished, not checked again.
+    partly_written = (
+        member_import.status == MemberImport.Status.FAILED and member_import.batches.exists()
     )
+    return render(request, template, {
+        "member_import": member_import, "errors": errors, "warnings": warnings,
+        "partly_written": partly_written,
+    })  # fmt: skip
 
 
 @require_POST
