@@ -4,13 +4,21 @@ and audit events as the portal's pages (cadreconnect.admin_services)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Count, Max, Min
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cadreconnect.admin_services import ThroughServicesAdmin, copy_saved_row
 from cadreconnect.exceptions import ApplicationError
+from cadreconnect.privacy import redact
 from members import services
-from members.models import Consent, Member, Membership, Post, Tag
+from members.models import Consent, Member, MemberImport, MemberImportBatch, Membership, Post, Tag
 
 
 class ConsentInline(admin.TabularInline):
@@ -158,3 +166,108 @@ class MemberAdmin(ThroughServicesAdmin):
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
+
+
+class ImportOverseerAdmin(admin.ModelAdmin):
+    """Imports as the admin shows them: read by whoever oversees every import (a lead at the
+    national node, a superuser: members.services.imports_overseen_by), changed by nobody. A
+    run is stopped from the portal's page of imports in progress, through the service."""
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and services.imports_overseen_by(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(MemberImport)
+class MemberImportAdmin(ImportOverseerAdmin):
+    """The file itself, its first rows and its headers hold members' phones and stay out of
+    the admin; the problems show by row, column and code, without the messages (which repeat
+    what was typed)."""
+
+    list_display = ["file_name", "status", "created_by", "created_at", "progress",
+                    "created_count", "updated_count", "skipped_count", "rejected_count",
+                    "heartbeat_at", "resumes"]  # fmt: skip
+    list_filter = ["status"]
+    search_fields = ["original_name"]
+    list_select_related = ["created_by"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = ["file_name", "file_kind", "created_by", "created_at", "status", "shown_error",
+              "error_code", "policy", "notice_version", "default_booth", "checked_at", "progress",
+              "created_count", "updated_count", "skipped_count", "rejected_count",
+              "warning_count", "problem_rows", "started_at", "queued_at", "heartbeat_at",
+              "run_token", "resumes", "batch_size", "batches_written", "finished_at"]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("file"), ordering="original_name")
+    def file_name(self, member_import: MemberImport) -> str:
+        return redact(member_import.original_name)
+
+    @admin.display(description=gettext_lazy("error"))
+    def shown_error(self, member_import: MemberImport) -> str:
+        return redact(member_import.error)
+
+    @admin.display(description=gettext_lazy("rows processed"))
+    def progress(self, member_import: MemberImport) -> str:
+        return _("%(done)s of %(total)s (%(percent)s%%)") % {
+            "done": member_import.rows_processed, "total": member_import.rows_total or "?",
+            "percent": member_import.percent,
+        }  # fmt: skip
+
+    @admin.display(description=gettext_lazy("problems (row, column, code)"))
+    def problem_rows(self, member_import: MemberImport) -> str:
+        problems = [problem for problem in member_import.problems if isinstance(problem, dict)]
+        return format_html_join(
+            mark_safe("<br>"), "{}, {}: {}",
+            ((problem.get("row", ""), problem.get("column", ""), problem.get("code", ""))
+             for problem in problems[:50]),
+        ) or "-"  # fmt: skip
+
+    @admin.display(description=gettext_lazy("batches written"))
+    def batches_written(self, member_import: MemberImport) -> str:
+        ledger = member_import.batches.aggregate(
+            count=Count("pk"), first=Min("first_line"), last=Max("last_line"),
+            latest=Max("written_at"),
+        )  # fmt: skip
+        if not ledger["count"]:
+            return "-"
+        url = reverse("admin:members_memberimportbatch_changelist")
+        return format_html(
+            '{} <a href="{}?member_import__id__exact={}">{}</a>',
+            _("%(count)s, rows %(first)s to %(last)s, the last at %(latest)s;") % {
+                **ledger, "latest": localize(timezone.localtime(ledger["latest"])),
+            },
+            url, member_import.pk, _("See them"),
+        )  # fmt: skip
+
+
+@admin.register(MemberImportBatch)
+class MemberImportBatchAdmin(ImportOverseerAdmin):
+    """An import's ledger (the batches it wrote), reached from the import's page: an import
+    of millions of rows has thousands of batches, too many for an inline."""
+
+    list_display = ["import_file", "first_line", "last_line", "written_at"]
+    list_select_related = ["member_import"]
+    ordering = ["member_import", "first_line"]  # the ledger's unique index
+    show_full_result_count = False
+    fields = ["import_file", "first_line", "last_line", "written_at"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("member import"))
+    def import_file(self, batch: MemberImportBatch) -> str:
+        url = reverse("admin:members_memberimport_change", args=[batch.member_import_id])
+        return format_html('<a href="{}">{}</a>', url, redact(batch.member_import.original_name))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return False  # not in the admin's index: each import links to its batches

@@ -384,7 +384,10 @@ class MemberImport(models.Model):
         verbose_name_plural = _("member imports")
 
     def __str__(self) -> str:
-        return f"{self.original_name} ({self.get_status_display()})"
+        # Shown in the admin and audit rows: a file may be named after a phone number.
+        from cadreconnect.privacy import redact
+
+        return f"{redact(self.original_name)} ({self.get_status_display()})"
 
     @property
     def percent(self) -> int:
@@ -395,6 +398,11 @@ class MemberImport(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in {self.Status.CHECKING, self.Status.IMPORTING}
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Stopped by a person (members.services.member_import_cancel), not by a fault."""
+        return self.status == self.Status.FAILED and self.error_code == "import_cancelled"
 
     @property
     def valid_rows(self) -> int:

@@ -30,7 +30,7 @@ from accounts.models import User
 from groups.models import Group, Kind
 from groups.selectors import Scope, user_scope
 from members import name_search
-from members.models import Consent, Member, Post, Tag
+from members.models import Consent, Member, MemberImport, Post, Tag
 from members.validation import epic_normalise, phone_normalise
 
 
@@ -427,3 +427,54 @@ def member_duplicate_groups(
 
 def _member_ids(members: list[Member]) -> tuple[int, ...]:
     return tuple(member.pk for member in members)
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+def member_imports_watched_by(user: User) -> QuerySet[MemberImport]:
+    """The imports whose progress the user follows and may cancel: everyone's for whoever
+    oversees imports (a lead at the national node, a superuser), the user's own otherwise.
+    Forbidden (403) for a user who may not import at all."""
+    from cadreconnect import permissions
+    from cadreconnect.permissions import Action
+    from members.services import imports_overseen_by  # services read through this module
+
+    imports = MemberImport.objects.select_related("created_by")
+    if imports_overseen_by(user):
+        return imports
+    permissions.require_somewhere(user, Action.MEMBER_IMPORT)
+    return imports.filter(created_by=user)
+
+
+@dataclass
+class ImportInProgress:
+    """A check or an import queued or running, as the page of imports in progress shows it."""
+
+    member_import: MemberImport
+    queued: bool  # no task holds it yet: its message waits for a worker
+    silent_for: int | None  # seconds since its last sign of life, once that is too long
+    own: bool  # the user's own import (its page is theirs to open)
+
+
+def member_imports_in_progress(*, user: User) -> list[ImportInProgress]:
+    """Checks and imports queued or running that the user watches, oldest first, each with
+    how long its task has been silent when that is longer than MEMBER_IMPORT_STALE_SECONDS
+    (its worker died: beat sends its message again, and the next task resumes it)."""
+    from django.conf import settings
+
+    now = timezone.now()
+    running = member_imports_watched_by(user).filter(
+        status__in=[MemberImport.Status.CHECKING, MemberImport.Status.IMPORTING]
+    ).order_by("started_at", "pk")  # fmt: skip
+    shown = []
+    for member_import in running:
+        heartbeat = member_import.heartbeat_at
+        silent = (now - heartbeat).total_seconds() if heartbeat is not None else 0
+        shown.append(ImportInProgress(
+            member_import=member_import,
+            queued=not member_import.run_token,
+            silent_for=int(silent) if silent > settings.MEMBER_IMPORT_STALE_SECONDS else None,
+            own=user.is_superuser or member_import.created_by_id == user.pk,
+        ))  # fmt: skip
+    return shown

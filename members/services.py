@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import Error as DatabaseError
 from django.db import IntegrityError, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -577,14 +577,21 @@ def member_import_cancel(*, actor: User, member_import: MemberImport) -> MemberI
     notices at its next batch or sign of life, and writes nothing more."""
     if not imports_overseen_by(actor):
         _require_own_import(actor, member_import)
+    name = {"name": actor.get_full_name()}
     with transaction.atomic():
         stopped = MemberImport.objects.filter(
             pk=member_import.pk,
             status__in=[MemberImport.Status.CHECKING, MemberImport.Status.IMPORTING],
         ).update(
             status=MemberImport.Status.FAILED, run_token="", finished_at=timezone.now(),
-            error=_("Cancelled by %(name)s. Batches written so far are complete; run the import "
-                    "again from this page to finish it.") % {"name": actor.get_full_name()},
+            # A check writes nothing: it is checked again, not finished.
+            error=Case(
+                When(status=MemberImport.Status.CHECKING, then=Value(
+                    _("Cancelled by %(name)s. Nothing was written; check the file again.") % name
+                )),
+                default=Value(_("Cancelled by %(name)s. Batches written so far are complete; "
+                                "run the import again from this page to finish it.") % name),
+            ),
             error_code="import_cancelled",
         )  # fmt: skip
         if not stopped:

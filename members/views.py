@@ -405,14 +405,19 @@ def _problems_for_page(member_import) -> tuple[list[dict], list[dict]]:
 
 @require_GET
 def import_status(request: HttpRequest, pk: int) -> HttpResponse:
+    from members.models import MemberImport
+
     member_import = _import_for_user(request, pk)
     template = "members/_import_progress.html" if request.htmx else "members/import_status.html"
     errors, warnings = _problems_for_page(member_import)
-    return render(
-        request,
-        template,
-        {"member_import": member_import, "errors": errors, "warnings": warnings},
+    # Once part of the file is written, its columns stay: it is finished, not checked again.
+    partly_written = (
+        member_import.status == MemberImport.Status.FAILED and member_import.batches.exists()
     )
+    return render(request, template, {
+        "member_import": member_import, "errors": errors, "warnings": warnings,
+        "partly_written": partly_written,
+    })  # fmt: skip
 
 
 @require_POST
@@ -424,6 +429,37 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("members:import_status", pk=member_import.pk)
+
+
+@require_GET
+def imports_in_progress(request: HttpRequest) -> HttpResponse:
+    """The checks and imports running now: everyone's for an overseer, the user's own
+    otherwise; the list refreshes itself (htmx) while any is in progress."""
+    template = (
+        "members/_imports_in_progress.html" if request.htmx else "members/imports_in_progress.html"
+    )
+    return render(request, template, {
+        "imports": selectors.member_imports_in_progress(user=request.user),
+        "overseer": services.imports_overseen_by(request.user),
+    })  # fmt: skip
+
+
+@require_POST
+def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.shortcuts import get_object_or_404
+
+    member_import = get_object_or_404(selectors.member_imports_watched_by(request.user), pk=pk)
+    try:
+        services.member_import_cancel(actor=request.user, member_import=member_import)
+    except permissions.Forbidden:
+        raise
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(file)s: cancelled.") % {"file": member_import.original_name})
+    if request.user.is_superuser or member_import.created_by_id == request.user.pk:
+        return redirect("members:import_status", pk=member_import.pk)
+    return redirect("members:imports_in_progress")
 
 
 @require_GET

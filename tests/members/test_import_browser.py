@@ -73,3 +73,45 @@ def test_an_organiser_imports_a_file_without_booth_codes_with_a_booth_for_the_wh
 
     assert page.locator("dd.created").inner_text() == "2"
     assert set(Member.objects.values_list("booth__code", flat=True)) == {"S05-AC-001-B-0002"}
+
+
+def test_an_overseer_sees_an_import_in_progress_and_cancels_it(
+    page, sign_in, client, naveen, nita, tree, celery_worker, settings
+):
+    """Naveen's import runs one row a batch, slowly; Nita, a lead at the national node, finds
+    it among the imports in progress and cancels it. The worker stops at its next batch:
+    what it wrote stays whole (each member with its batch in the ledger), nothing after."""
+    from cadreconnect.models import WorkerPing
+    from cadreconnect.services import worker_ping_request
+    from members.models import Member, MemberImport
+    from tests.conftest import wait_until
+    from tests.members.test_import import check_and_import, upload
+
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(200)]
+    client.force_login(naveen)
+    upload(client, csv_bytes(rows), name="slow-list.csv")
+    checked = check_and_import(client, MemberImport.objects.get())
+    settings.MEMBER_IMPORT_BATCH_SIZE, settings.MEMBER_IMPORT_BATCH_PAUSE = 1, 0.2
+    client.post(f"/members/import/{checked.pk}/run/")
+    wait_until(lambda: MemberImport.objects.get(pk=checked.pk).created_count >= 2)
+
+    sign_in(nita)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    page.get_by_role("link", name="Imports in progress").click()
+    row = page.get_by_role("row").filter(has_text="slow-list.csv")
+    assert "Naveen North" in row.inner_text() and "Importing" in row.inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Cancel").click()
+
+    page.get_by_text("slow-list.csv: cancelled.").wait_for()
+    assert page.get_by_text("No check or import is in progress.").is_visible()
+    # The worker takes one message at a time: once a ping sent now is answered, the import's
+    # task has ended.
+    ping = worker_ping_request(requested_by=nita)
+    wait_until(lambda: WorkerPing.objects.get(pk=ping.pk).answered_at)
+    cancelled = MemberImport.objects.get(pk=checked.pk)
+    assert (cancelled.status, cancelled.error_code) == ("failed", "import_cancelled")
+    written = Member.objects.count()
+    assert 2 <= written < 200
+    assert written == cancelled.created_count == cancelled.rows_processed
+    assert written == cancelled.batches.count()
