@@ -600,7 +600,9 @@ def member_import_cancel(*, actor: User, member_import: MemberImport) -> MemberI
         audit_record(actor=actor, action="member_import.cancel", target=member_import,
                      data=_counts(member_import))  # fmt: skip
     if member_import.checked_at is not None:  # an import (not a check) wrote members
-        _figures_refresh_all()
+        from groups.tasks import group_figures_refresh_all
+
+        enqueue_or_log(group_figures_refresh_all)  # not in the request: a full recount
     return member_import
 
 
