@@ -431,10 +431,11 @@ CELERY_BEAT_SCHEDULE = {
     "member-imports-resume": {
         "task": "members.tasks.member_imports_resume",
         "schedule": MEMBER_IMPORT_RESUME_SECONDS,
+        "options": {"expires": MEMBER_IMPORT_RESUME_SECONDS},
     },
     # Trees marked stale whose recount was lost or skipped; mails whose message was lost. A
-    # round's message that waits longer than the period (no worker up) is dropped: the next
-    # round does the same work.
+    # round's message that waits longer than its period (no worker up) is dropped, as are the
+    # heartbeat's and the resume round's: the next round does the same work.
     "group-figures-refresh-stale": {
         "task": "groups.tasks.group_figures_refresh_stale",
         "schedule": GROUP_FIGURES_CATCH_UP_SECONDS,
