@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 
 from accounts.models import OutgoingMail
 from accounts.tasks import mail_send, mails_resend
@@ -14,6 +15,15 @@ from cadreconnect.models import WorkerPing
 from cadreconnect.services import worker_ping_request
 from tests.conftest import wait_until
 from tests.support.fake_smtp import FakeSMTPServer
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """allauth limits resets per address (five a minute), counted in the cache: these tests ask
+    for several, and leave none counted for the tests after them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
