@@ -3,7 +3,7 @@ from allauth.core import context as allauth_context
 from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
 
-from accounts import tasks
+from accounts import services
 
 
 class StaffAccountAdapter(DefaultAccountAdapter):
@@ -15,10 +15,12 @@ class StaffAccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render the mail here (it needs the request for its links), send it from a task.
 
-        The page then answers the same whether or not the mail server is up (a reset for an
-        unknown address and one whose mail fails look alike), and no web worker waits on it.
-        The task retries while the server is down. The message, reset link included, waits in
-        the broker until then: the broker is as private as the database.
+        The page then answers the same whether or not the mail server (or the broker) is up (a
+        reset for an unknown address and one whose mail fails look alike), and no web worker
+        waits on it. The mail, reset link included, is kept in the database until it is sent
+        (accounts.OutgoingMail), which also keeps a second delivery of its task from sending it
+        twice; the task retries while the mail server is down, and beat's round sends what a
+        lost message left.
         """
         request = allauth_context.request
         message = self.render_mail(
@@ -27,12 +29,4 @@ class StaffAccountAdapter(DefaultAccountAdapter):
             {"request": request, "email": email, "current_site": get_current_site(request),
              **context},
         )  # fmt: skip
-        tasks.mail_send.delay_on_commit(
-            subject=message.subject,
-            body=message.body,
-            content_subtype=message.content_subtype,
-            from_email=message.from_email,
-            to=list(message.to),
-            alternatives=[list(part) for part in getattr(message, "alternatives", [])],
-            headers=dict(message.extra_headers),
-        )
+        services.outgoing_mail_queue(message=message)

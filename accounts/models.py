@@ -60,3 +60,41 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class OutgoingMail(models.Model):
+    """A rendered e-mail to send (a password reset), kept until it is sent and a while after.
+
+    Written in the transaction that asks for it and sent by the task `accounts.tasks.mail_send`
+    after the commit. The row is the task's claim and its sent mark: a second delivery of the
+    task finds the mail sent, or being sent (`claimed_until`), and sends nothing; a mail whose
+    message never reached a worker (the broker was down) is sent again by beat's round
+    (accounts.services.outgoing_mails_resend). Once sent, its body (the reset link) is emptied.
+    """
+
+    subject = models.TextField()
+    body = models.TextField()
+    content_subtype = models.CharField(max_length=20, default="plain")
+    from_email = models.TextField()
+    to = models.JSONField()
+    alternatives = models.JSONField(default=list)
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When its message was last sent to the workers.
+    queued_at = models.DateTimeField()
+    # A task is sending it until then (longer than the task may run).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["queued_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outgoing_mail_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Mail {self.pk} ({'sent' if self.sent_at else 'unsent'})"

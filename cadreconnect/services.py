@@ -11,19 +11,30 @@ from django.utils import timezone
 
 from accounts.models import User
 from cadreconnect.models import AuditEvent, WorkerPing
+from cadreconnect.queue import QueueUnavailable, enqueue
 
 # Pings older than this are pruned by the heartbeat; the dashboard only shows recent ones.
 PING_RETENTION = timedelta(days=2)
 
 
 def worker_ping_request(*, requested_by: User) -> WorkerPing:
-    """Record a ping and send it to a worker once the row is committed."""
-    from cadreconnect.tasks import worker_ping_answer
-
+    """Record a ping and send it to a worker once the row is committed. The person waits for
+    the answer, so a broker that cannot take the message is said at once: the ping is removed
+    and QueueUnavailable raised, for the page to say so (no ping left waiting for ever)."""
     with transaction.atomic():
         ping = WorkerPing.objects.create(source=WorkerPing.Source.STAFF, requested_by=requested_by)
-        worker_ping_answer.delay_on_commit(ping.pk)
+        transaction.on_commit(lambda: _worker_ping_send(ping))
     return ping
+
+
+def _worker_ping_send(ping: WorkerPing) -> None:
+    from cadreconnect.tasks import worker_ping_answer
+
+    try:
+        enqueue(worker_ping_answer, ping.pk)
+    except QueueUnavailable:
+        WorkerPing.objects.filter(pk=ping.pk).delete()
+        raise
 
 
 def worker_ping_answer(*, ping_id: int, hostname: str | None = None) -> bool:

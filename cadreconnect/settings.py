@@ -248,6 +248,12 @@ if not 0 < MEMBER_IMPORT_HEARTBEAT_SECONDS * 3 <= MEMBER_IMPORT_STALE_SECONDS:
 MEMBER_IMPORT_MAX_RESUMES = env.int("MEMBER_IMPORT_MAX_RESUMES", default=5)
 # Seconds an import waits after each batch (0: none): throttles imports on a busy database.
 MEMBER_IMPORT_BATCH_PAUSE = env.float("MEMBER_IMPORT_BATCH_PAUSE", default=0.0)
+# Beat's catch-up rounds: trees whose figures are marked stale are recounted this often (a
+# recount whose message was lost, the broker down when a member was saved), and mails not sent
+# are sent to the workers again this long after their last message.
+GROUP_FIGURES_CATCH_UP_SECONDS = env.float("GROUP_FIGURES_CATCH_UP_SECONDS", default=60.0)
+MAIL_RESEND_SECONDS = env.float("MAIL_RESEND_SECONDS", default=60.0)
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=60.0)
 
 
 def env_int_between(name: str, *, default: int, low: int, high: int) -> int:
@@ -422,14 +428,30 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "cadreconnect.tasks.worker_heartbeat",
-        "schedule": env.float("WORKER_HEARTBEAT_SECONDS", default=60.0),
+        "schedule": WORKER_HEARTBEAT_SECONDS,
+        "options": {"expires": WORKER_HEARTBEAT_SECONDS},
     },
     # Imports whose worker died (or whose message the broker lost) are taken over.
     "member-imports-resume": {
         "task": "members.tasks.member_imports_resume",
         "schedule": MEMBER_IMPORT_RESUME_SECONDS,
+        "options": {"expires": MEMBER_IMPORT_RESUME_SECONDS},
     },
-    # Figures are recounted after every tree change; this catches anything that slipped by.
+    # Trees marked stale whose recount was lost or skipped; mails whose message was lost. A
+    # round's message that waits longer than its period (no worker up) is dropped, as are the
+    # heartbeat's and the resume round's: the next round does the same work.
+    "group-figures-refresh-stale": {
+        "task": "groups.tasks.group_figures_refresh_stale",
+        "schedule": GROUP_FIGURES_CATCH_UP_SECONDS,
+        "options": {"expires": GROUP_FIGURES_CATCH_UP_SECONDS},
+    },
+    "mails-resend": {
+        "task": "accounts.tasks.mails_resend",
+        "schedule": MAIL_RESEND_SECONDS,
+        "options": {"expires": MAIL_RESEND_SECONDS},
+    },
+    # Figures are recounted after every tree change; this catches anything that slipped by
+    # (a change that marked no tree, the rows written by hand).
     "group-figures-refresh-all": {
         "task": "groups.tasks.group_figures_refresh_all",
         "schedule": env.float("GROUP_FIGURES_REFRESH_SECONDS", default=6 * 60 * 60.0),

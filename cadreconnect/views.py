@@ -1,3 +1,4 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -6,6 +7,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from cadreconnect import selectors, services
+from cadreconnect.queue import QueueUnavailable
 
 
 @require_GET
@@ -19,7 +21,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def worker_ping(request: HttpRequest) -> HttpResponse:
-    services.worker_ping_request(requested_by=request.user)
+    try:
+        services.worker_ping_request(requested_by=request.user)
+    except QueueUnavailable as error:
+        if request.htmx:
+            return _render_pings(request, ping_error=error.message)
+        messages.error(request, error.message)
     if request.htmx:
         return _render_pings(request)
     return redirect("dashboard")
@@ -61,5 +68,9 @@ def _pings_context(request: HttpRequest) -> dict:
     return {"pings": pings, "pings_waiting": any(ping.answered_at is None for ping in pings)}
 
 
-def _render_pings(request: HttpRequest) -> HttpResponse:
-    return render(request, "cadreconnect/_worker_pings.html", _pings_context(request))
+def _render_pings(request: HttpRequest, *, ping_error: str = "") -> HttpResponse:
+    return render(
+        request,
+        "cadreconnect/_worker_pings.html",
+        {**_pings_context(request), "ping_error": ping_error},
+    )

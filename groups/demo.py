@@ -54,6 +54,6 @@ def load(*, stdout: TextIO) -> list[str]:
     lines.append(
         f"Group tree: {Group.objects.count():,} nodes "
         f"({booths_report.created.get(Kind.BOOTH, 0):,} booths added now), "
-        f"{counted:,} counted; national node {national.code if national else '-'}."
+        f"{counted or 0:,} counted; national node {national.code if national else '-'}."
     )
     return lines

@@ -371,12 +371,11 @@ def booths_import(*, source: io.TextIOBase, dry_run: bool = False) -> BoothImpor
             roots = Group.objects.filter(parent__isnull=True, tree_id__in=tree_ids)
             tree.rebuild_trees(root_ids=list(roots.values_list("id", flat=True)))
             tree.analyze(tree.TABLE)
-        # Booths were added, renamed or retired: recount these trees' figures, as the services
-        # do after every tree change.
-        from groups.tasks import group_figures_refresh
+        # Booths were added, renamed or retired: these trees' figures are stale, as after every
+        # tree change in the services.
+        from groups.services import group_figures_stale
 
-        for tree_id in tree_ids:
-            transaction.on_commit(lambda tree_id=tree_id: group_figures_refresh.delay(tree_id))
+        group_figures_stale(*tree_ids)
     return report
 
 

@@ -189,3 +189,21 @@ class GroupFigures(models.Model):
 
     def __str__(self) -> str:
         return f"Figures of group {self.group_id}"
+
+
+class StaleFigures(models.Model):
+    """A tree whose figures may be behind its rows (`tree_id` 0: every tree), since `since`.
+
+    Written in the transaction of the change, and only when the tree is not marked already, so
+    that a busy tree costs one insert per recount, not one write per member saved; a recount
+    sets `counting` before it reads the rows and removes the mark after, unless the tree was
+    written meanwhile (groups.services, "Figures"). Beat's round recounts every tree marked here,
+    so a recount whose message was lost (the broker down) still happens within a minute.
+    """
+
+    tree_id = models.PositiveIntegerField(primary_key=True)
+    since = models.DateTimeField()
+    counting = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Figures of tree {self.tree_id} stale since {self.since:%Y-%m-%d %H:%M:%S}"

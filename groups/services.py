@@ -8,9 +8,13 @@ be stale by then.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Sequence
+
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -19,7 +23,7 @@ from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action, Forbidden
 from cadreconnect.services import audit_record
 from groups import selectors, tree
-from groups.models import TREE_ROOT_KINDS, Assignment, Group, Kind, Role
+from groups.models import TREE_ROOT_KINDS, Assignment, Group, Kind, Role, StaleFigures
 
 # Refusals come from the one permission table (403 inside the user's area, 404 outside it).
 PermissionDenied = Forbidden
@@ -125,7 +129,7 @@ def group_create_child(
             actor=actor, action="group.create", target=group,
             data={"parent": parent.code, "kind": int(kind)},
         )  # fmt: skip
-    transaction.on_commit(lambda: _refresh_figures(group.tree_id))
+        group_figures_stale(group.tree_id)
     return group
 
 
@@ -189,7 +193,7 @@ def group_update(
         Group.objects.filter(pk=group.pk).update(**after)
         changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
         audit_record(actor=actor, action="group.update", target=group, data=changes)
-    transaction.on_commit(lambda: _refresh_figures(group.tree_id))
+        group_figures_stale(group.tree_id)
     return group
 
 
@@ -251,8 +255,7 @@ def group_move(*, actor: User, group: Group, new_parent: Group) -> Group:
             actor=actor, action="group.move", target=group,
             data={"from": old_above.code if old_above else None, "to": new_parent.code},
         )  # fmt: skip
-    for tree_id in old_trees | {group.tree_id, new_parent.tree_id}:
-        transaction.on_commit(lambda tree_id=tree_id: _refresh_figures(tree_id))
+        group_figures_stale(*old_trees, group.tree_id, new_parent.tree_id)
     return group
 
 
@@ -267,7 +270,7 @@ def group_deactivate(*, actor: User, group: Group) -> int:
         group = _locked(group)
         count = selectors.group_subtree(group).filter(is_active=True).update(is_active=False)
         audit_record(actor=actor, action="group.deactivate", target=group, data={"nodes": count})
-    transaction.on_commit(lambda: _refresh_figures(group.tree_id))
+        group_figures_stale(group.tree_id)
     return count
 
 
@@ -291,7 +294,7 @@ def group_reactivate(*, actor: User, group: Group) -> Group:
         Group.objects.filter(pk=group.pk).update(is_active=True)
         group.is_active = True
         audit_record(actor=actor, action="group.reactivate", target=group)
-    transaction.on_commit(lambda: _refresh_figures(group.tree_id))
+        group_figures_stale(group.tree_id)
     return group
 
 
@@ -331,8 +334,7 @@ def group_merge_booths(*, actor: User, source: Group, survivor: Group) -> Group:
             actor=actor, action="group.merge", target=survivor,
             data={"merged": source.code, "moved": moved},
         )  # fmt: skip
-    for tree_id in {source.tree_id, survivor.tree_id}:
-        transaction.on_commit(lambda tree_id=tree_id: _refresh_figures(tree_id))
+        group_figures_stale(source.tree_id, survivor.tree_id)
     survivor.refresh_from_db()
     return survivor
 
@@ -410,10 +412,208 @@ def role_give(
     return assignment, created
 
 
-def _refresh_figures(tree_id: int) -> None:
-    from groups.tasks import group_figures_refresh
+# --- Figures ---------------------------------------------------------------------------------
+#
+# The figures are recounted by a worker, never in the request that changed the rows, and they
+# follow the README's "Background work: the pattern":
+# - a change marks its trees stale (StaleFigures) in its own transaction, holding each tree's
+#   stale lock shared until it commits, and sends a recount after the commit only when it set
+#   the mark (a burst of saves in one tree sends one message); with the broker down the message
+#   is lost, not the mark;
+# - a recount holds the figures claim (tree.figures_claim: one at a time, since the recounts of
+#   two constituencies write the same state's and national rows), takes the marks of the trees
+#   with no writer in flight (a try-lock each, so it never waits on a writer nor a writer on
+#   it) and sets them `counting` in a transaction of its own: every change that found its tree
+#   marked has committed before the count reads, and a change after that finds the mark
+#   `counting` and sets it back. It counts in one transaction, then drops the marks still
+#   `counting`. A recount is a pure function of the rows, so running one twice (a redelivered
+#   message) changes nothing; one killed mid-way leaves its marks `counting`, and the next
+#   takes them again;
+# - a recount that finds the claim taken leaves its tree to the holder, which looks for marks
+#   again before and after it lets the claim go; beat's round (GROUP_FIGURES_CATCH_UP_SECONDS)
+#   recounts whatever is still marked, so a lost message costs at most that long.
 
-    group_figures_refresh.delay(tree_id)
+# The mark for every tree at once (an import touched many; the six-hourly recount).
+ALL_TREES = 0
+# Trees recounted together, set-wise, in one round (and advisory locks taken in one transaction).
+STALE_ROUND_TREES = 200
+# A recount starts no new round after this long; beat's next round goes on with what is left.
+# One round of constituencies takes well under a second; a recount of every tree about 40 s
+# with 2 million members on the full tree (932,000 nodes; PostgreSQL, 2 cores), and a few
+# minutes with 10 million, so a task's time limit (groups.tasks) holds one more.
+STALE_ROUND_BUDGET_SECONDS = 5 * 60
+
+
+def group_figures_stale(*tree_ids: int) -> None:
+    """Mark these trees' figures stale in the caller's transaction, and have a worker recount
+    them once it commits (once per tree, however many rows the transaction changes). A change
+    to more trees than a round recounts (a booth list for the whole country) marks them all."""
+    if len(set(tree_ids)) > STALE_ROUND_TREES:
+        tree_ids = (ALL_TREES,)
+    marked = _stale_mark(tree_ids)
+    if not marked:
+        return
+    db = transaction.get_connection()
+    pending = getattr(db, "figures_pending", None)
+    # The callback is still to run unless the transaction (or the savepoint it was added in)
+    # rolled back, which drops it from the connection's list.
+    if pending is None or not any(entry[1] is pending for entry in db.run_on_commit):
+        pending = db.figures_pending = _PendingRecounts()
+        pending.tree_ids.update(marked)
+        transaction.on_commit(pending, robust=True)
+    else:
+        pending.tree_ids.update(marked)
+
+
+class _PendingRecounts:
+    """The trees a transaction marked stale, sent to a worker once it commits."""
+
+    def __init__(self) -> None:
+        self.tree_ids: set[int] = set()
+
+    def __call__(self) -> None:
+        from cadreconnect.queue import enqueue_or_log
+        from groups.tasks import group_figures_refresh
+
+        for tree_id in sorted(self.tree_ids):
+            if enqueue_or_log(group_figures_refresh, tree_id) is None:
+                break  # the broker is down: the marks stay, and beat's round recounts them
+
+
+def _stale_mark(tree_ids: Iterable[int]) -> list[int]:
+    """Mark the trees that are not marked already (or whose mark a recount is counting);
+    returns those. The shared lock, held until the caller's transaction ends, keeps a recount
+    from taking the mark before this change is committed."""
+    wanted = sorted(set(tree_ids))
+    if not wanted:
+        return []
+    with transaction.atomic():
+        tree.advisory_locks(tree.STALE_LOCK_NAMESPACE, wanted, shared=True)
+        waiting = set(
+            StaleFigures.objects.filter(tree_id__in=wanted, counting=False).values_list(
+                "tree_id", flat=True
+            )
+        )
+        marked = [tree_id for tree_id in wanted if tree_id not in waiting]
+        now = timezone.now()
+        StaleFigures.objects.bulk_create(
+            [StaleFigures(tree_id=tree_id, since=now, counting=False) for tree_id in marked],
+            update_conflicts=True,
+            unique_fields=["tree_id"],
+            update_fields=["since", "counting"],
+        )
+    return marked
+
+
+def group_figures_refresh(*, tree_id: int) -> int | None:
+    """Recount one tree's figures, the tree it hangs from and the national node's, with every
+    other tree marked stale; returns the nodes counted, or None when another recount holds the
+    claim (the tree is marked, and that recount counts it)."""
+    _stale_mark([tree_id])
+    return group_figures_refresh_stale()
+
+
+def group_figures_refresh_all() -> int | None:
+    """Recount every node (the lower trees first, then the trees they hang from, set-wise);
+    None when another recount holds the claim, which then counts everything once more."""
+    _stale_mark([ALL_TREES])
+    return group_figures_refresh_stale()
+
+
+def group_figures_refresh_stale() -> int | None:
+    """Recount every tree marked stale, in rounds of up to STALE_ROUND_TREES trees, until none
+    is left or STALE_ROUND_BUDGET_SECONDS have gone (beat's round); returns the nodes counted,
+    or None when another recount holds the claim."""
+    deadline = time.monotonic() + STALE_ROUND_BUDGET_SECONDS
+    counted = None
+    while True:
+        with tree.figures_claim() as held:
+            if not held:
+                return counted
+            nodes, finished = _stale_rounds(deadline)
+            counted = (counted or 0) + nodes
+        # A recount asked for while the claim was held found it taken and left its mark to us.
+        if not finished or not StaleFigures.objects.exists():
+            return counted
+
+
+def _stale_rounds(deadline: float) -> tuple[int, bool]:
+    """Rounds until no tree is marked (True) or the budget is spent, or the marked trees all
+    have a writer in flight for a while (False: the writers' messages or beat come back)."""
+    counted = idle = 0
+    while time.monotonic() < deadline:
+        taken, nodes = _stale_round()
+        if taken is None:
+            return counted, True
+        if not taken:
+            idle += 1
+            if idle > 10:
+                return counted, False
+            time.sleep(0.1)  # a writer's transaction is about to end
+            continue
+        counted += nodes
+    return counted, False
+
+
+def _stale_round() -> tuple[list[int] | None, int]:
+    """Take up to STALE_ROUND_TREES marks, count their trees, drop the marks; returns the trees
+    taken (None: nothing was marked) and the nodes counted."""
+    with transaction.atomic():
+        marked = list(
+            StaleFigures.objects.order_by("tree_id").values_list("tree_id", flat=True)[
+                :STALE_ROUND_TREES
+            ]
+        )
+        if not marked:
+            return None, 0
+        taken = tree.advisory_locks_try(tree.STALE_LOCK_NAMESPACE, marked)
+        StaleFigures.objects.filter(tree_id__in=taken).update(counting=True)
+    if not taken:
+        return [], 0
+    with transaction.atomic():
+        counted = _figures_count(taken)
+    with transaction.atomic():
+        # A mark set back by a change meanwhile stays, and so does one whose tree has a writer
+        # in flight (counted once more, never missed).
+        done = tree.advisory_locks_try(tree.STALE_LOCK_NAMESPACE, taken)
+        StaleFigures.objects.filter(tree_id__in=done, counting=True).delete()
+    return taken, counted
+
+
+def _figures_count(tree_ids: list[int]) -> int:
+    """Recount these trees, the trees they hang from and the national node."""
+    if ALL_TREES in tree_ids:
+        counted = _recount(LOWER_TREES_SQL, {})
+        counted += _recount(UPPER_TREES_SQL, {"national": int(Kind.NATIONAL)})
+        for receiver in FIGURES_RECEIVERS:
+            receiver(tree_ids=None)
+        _national_figures_refresh()
+        return counted
+    lower: set[int] = set()
+    upper: set[int] = set()
+    roots = Group.objects.filter(tree_id__in=tree_ids, parent__isnull=True).values_list(
+        "tree_id", "upper__tree_id", "kind"
+    )
+    for tree_id, upper_tree_id, kind in roots:
+        if upper_tree_id is not None:
+            lower.add(tree_id)
+            upper.add(upper_tree_id)
+        elif kind != Kind.NATIONAL:
+            upper.add(tree_id)
+    counted = 0
+    for trees in (sorted(lower), sorted(upper)):  # lower trees first
+        if trees:
+            counted += _recount(*tree_ids_sql(trees))
+            for receiver in FIGURES_RECEIVERS:
+                receiver(tree_ids=trees)
+    _national_figures_refresh()
+    return counted
+
+
+def tree_ids_sql(tree_ids: Sequence[int]) -> tuple[str, dict]:
+    """A list of tree ids for `IN (...)` in the figures' SQL: placeholders and their values."""
+    params = {f"tree_{index}": tree_id for index, tree_id in enumerate(tree_ids)}
+    return ", ".join(f"%({name})s" for name in params), params
 
 
 _RECOUNT_SQL = """
@@ -454,7 +654,6 @@ def _recount(trees_sql: str, params: dict) -> int:
     active booths in its own range plus the figures of the trees hanging below that range, so
     lower trees are counted before the trees they hang from."""
     from django.db import connection
-    from django.utils import timezone
 
     params = {**params, "booth": int(Kind.BOOTH), "now": timezone.now()}
     # trees_sql is one of this module's constant subqueries; values go in as parameters.
@@ -463,29 +662,6 @@ def _recount(trees_sql: str, params: dict) -> int:
         cursor.execute(f"DELETE FROM groups_groupfigures WHERE group_id IN ({in_trees})", params)  # noqa: S608
         cursor.execute(_RECOUNT_SQL.format(trees=trees_sql), params)
         return cursor.rowcount
-
-
-def group_figures_refresh(*, tree_id: int) -> int:
-    """Recount the figures of one tree, of the tree it hangs from, and of the national node;
-    returns the nodes counted.
-
-    Booth counts come from the tree itself. Member counts are filled in by the member register
-    (FIGURES_RECEIVERS).
-    """
-    with transaction.atomic():
-        tree.lock_figures(0)
-        counted = _recount("%(tree)s", {"tree": tree_id})
-        for receiver in FIGURES_RECEIVERS:
-            receiver(tree_id=tree_id)
-        root = Group.objects.filter(tree_id=tree_id, parent__isnull=True).first()
-        if root is not None and root.upper_id:
-            upper_tree = Group.objects.filter(pk=root.upper_id).values_list("tree_id", flat=True)
-            for upper_tree_id in upper_tree:
-                counted += _recount("%(tree)s", {"tree": upper_tree_id})
-                for receiver in FIGURES_RECEIVERS:
-                    receiver(tree_id=upper_tree_id)
-        _national_figures_refresh()
-    return counted
 
 
 def _national_figures_refresh() -> None:
@@ -508,18 +684,7 @@ def _national_figures_refresh() -> None:
     )
 
 
-def group_figures_refresh_all() -> int:
-    """Recount every node: the lower trees first, then the trees they hang from, set-wise."""
-    with transaction.atomic():
-        tree.lock_figures(0)
-        counted = _recount(LOWER_TREES_SQL, {})
-        counted += _recount(UPPER_TREES_SQL, {"national": int(Kind.NATIONAL)})
-        for receiver in FIGURES_RECEIVERS:
-            receiver(tree_id=None)
-        _national_figures_refresh()
-    return counted
-
-
-# Apps that count things per node (the member register) add receiver(tree_id=...) here; each
-# updates the figures rows of that tree, which exist by then.
+# Apps that count things per node (the member register) add receiver(tree_ids=...) here; each
+# updates the figures rows of those trees (None: of every tree, the lower trees first), which
+# exist by then.
 FIGURES_RECEIVERS: list = []

@@ -16,14 +16,18 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 TABLE = "groups_group"
 # First key of the two-key advisory locks; the second is a tree id (0: creating roots).
 LOCK_NAMESPACE = 0x47525450
 FIGURES_LOCK_NAMESPACE = 0x47524649
+# Writers of a tree hold this one shared while they mark its figures stale; a recount takes it
+# (without waiting) before it counts the tree (groups.services, "Figures").
+STALE_LOCK_NAMESPACE = 0x47525354
 ROOTS_LOCK = 0
 
 
@@ -36,18 +40,60 @@ def lock_trees(*tree_ids: int) -> None:
     advisory_locks(LOCK_NAMESPACE, tree_ids)
 
 
-def lock_figures(tree_id: int) -> None:
-    """Serialise recounts of one tree's figures (without blocking writes to the tree)."""
-    advisory_locks(FIGURES_LOCK_NAMESPACE, [tree_id])
+@contextmanager
+def figures_claim() -> Iterator[bool]:
+    """Hold the one claim on recounting figures, if no other process holds it: yields whether
+    it is held. Recounts of different trees write the same rows (a state's, the national
+    node's), so one process recounts at a time, and a recount that finds the claim taken leaves
+    its work to the holder (groups.services.group_figures_refresh_stale).
+
+    PostgreSQL: a session advisory lock, which goes with the connection when the process dies
+    (a killed worker leaves no claim behind). SQLite: always held; it has one writer at a time,
+    and each recount is one transaction, so two at once do the work twice, never wrong.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FIGURES_LOCK_NAMESPACE, 0])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FIGURES_LOCK_NAMESPACE, 0])
+            except DatabaseError:
+                # A connection that cannot say unlock must not live on holding the claim.
+                connection.close()
 
 
-def advisory_locks(namespace: int, keys) -> None:
+def advisory_locks(namespace: int, keys, *, shared: bool = False) -> None:
+    """Transaction-scoped advisory locks on these keys, in ascending order, waiting for each;
+    shared ones (`shared=True`) keep out only exclusive holders."""
     assert connection.in_atomic_block, "advisory locks must be taken inside transaction.atomic()"
     if connection.vendor != "postgresql":
         return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         for key in sorted(set(keys)):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key])
+            cursor.execute(f"SELECT {function}(%s, %s)", [namespace, key])
+
+
+def advisory_locks_try(namespace: int, keys) -> list[int]:
+    """Take the transaction-scoped advisory locks on these keys that no one else holds, without
+    waiting (so never in a deadlock); returns the keys locked. SQLite: all of them."""
+    assert connection.in_atomic_block, "advisory locks must be taken inside transaction.atomic()"
+    keys = sorted(set(keys))
+    if connection.vendor != "postgresql" or not keys:
+        return keys
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT key FROM unnest(%s::integer[]) key WHERE pg_try_advisory_xact_lock(%s, key)",
+            [keys, namespace],
+        )
+        return sorted(key for (key,) in cursor.fetchall())
 
 
 @dataclass(frozen=True, slots=True)

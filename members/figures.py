@@ -5,8 +5,9 @@ A member counts where their home booth is, whether or not the booth is still act
 deactivated booth's members have not left the party; they wait to be moved); a booth counts
 in `booths_with_active_member` only while it is active, as in `booths`.
 
-The counts run as a receiver of groups.services.group_figures_refresh (FIGURES_RECEIVERS),
-after the booth figures of a tree are recounted and inside the same transaction. A node
+The counts run as a receiver of the recount in groups.services (FIGURES_RECEIVERS), after the
+booth figures of the trees are recounted and inside the same transaction; a change to members
+marks its trees stale through groups.services.group_figures_stale. A node
 counts the members of the booths in its own nested-set range, plus the stored figures of the
 lower trees (assembly constituencies) hanging from a node in that range: lower trees are
 counted before the trees they hang from.
@@ -14,14 +15,16 @@ counted before the trees they hang from.
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from collections.abc import Sequence
+
+from django.db import connection
 
 from groups.models import Kind
-from groups.services import LOWER_TREES_SQL, UPPER_TREES_SQL
+from groups.services import LOWER_TREES_SQL, UPPER_TREES_SQL, tree_ids_sql
 from members.models import Member
 
-# Both statements run on the figures rows of the trees `trees` selects (a constant subquery of
-# tree ids; values go in as parameters), which group_figures_refresh has just written with zero
+# Both statements run on the figures rows of the trees `trees` selects (a constant subquery or
+# list of tree ids; values go in as parameters), which the recount has just written with zero
 # members. First each booth's row gets its own members, counted once per booth.
 _BOOTH_COUNT_SQL = """
     UPDATE groups_groupfigures
@@ -73,39 +76,11 @@ def _count(trees_sql: str, params: dict) -> None:
         cursor.execute(_ROLL_UP_SQL.format(trees=trees_sql), params)
 
 
-def member_figures_count(*, tree_id: int | None) -> None:
-    """Fill the member columns of one tree's figures rows (None: of every tree, the lower
+def member_figures_count(*, tree_ids: Sequence[int] | None) -> None:
+    """Fill the member columns of these trees' figures rows (None: of every tree, the lower
     trees first). The national node is summed afterwards by groups.services."""
-    if tree_id is not None:
-        _count("%(tree)s", {"tree": tree_id})
+    if tree_ids is not None:
+        _count(*tree_ids_sql(tree_ids))
         return
     _count(LOWER_TREES_SQL, {})
     _count(UPPER_TREES_SQL, {"national": int(Kind.NATIONAL)})
-
-
-class _PendingRecounts:
-    """The trees a transaction changed members of, recounted once it commits."""
-
-    def __init__(self) -> None:
-        self.tree_ids: set[int] = set()
-
-    def __call__(self) -> None:
-        from groups.tasks import group_figures_refresh
-
-        for tree_id in sorted(self.tree_ids):
-            group_figures_refresh.delay(tree_id)
-
-
-def member_figures_refresh_on_commit(*tree_ids: int) -> None:
-    """Queue a recount of these trees after the transaction commits, once per tree however
-    many members the transaction changes (registering the demo's 300 members, say)."""
-    db = transaction.get_connection()
-    pending = getattr(db, "member_figures_pending", None)
-    # The callback is still to run unless the transaction (or the savepoint it was added in)
-    # rolled back, which drops it from the connection's list.
-    if pending is None or not any(entry[1] is pending for entry in db.run_on_commit):
-        pending = db.member_figures_pending = _PendingRecounts()
-        pending.tree_ids.update(tree_ids)
-        transaction.on_commit(pending)
-    else:
-        pending.tree_ids.update(tree_ids)

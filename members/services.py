@@ -26,8 +26,8 @@ from cadreconnect.queue import QueueUnavailable, enqueue, enqueue_or_log
 from cadreconnect.services import audit_record
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
+from groups.services import group_figures_stale
 from members import selectors
-from members.figures import member_figures_refresh_on_commit
 from members.models import Consent, Member, MemberImport, Membership, Post
 from members.validation import (
     birth_year_check,
@@ -111,7 +111,7 @@ def member_create(*, actor: User, **fields: Any) -> Member:
         _save_unique_phone(member)
         audit_record(actor=actor, action="member.create", target=member,
                      data={"booth": booth.code})  # fmt: skip
-        member_figures_refresh_on_commit(member.tree_id)
+        group_figures_stale(member.tree_id)
     return member
 
 
@@ -141,7 +141,7 @@ def member_update(*, actor: User, member: Member, **fields: Any) -> Member:
         _save_unique_phone(member)
         audit_record(actor=actor, action="member.update", target=member, data=changes)
         if "booth" in changes or "status" in changes:
-            member_figures_refresh_on_commit(tree_before, member.tree_id)
+            group_figures_stale(tree_before, member.tree_id)
     return member
 
 
@@ -839,7 +839,7 @@ def member_merge(*, actor: User, source: Member, survivor: Member) -> Member:
         source_tree = source.tree_id
         source.delete()
         survivor.save(update_fields=[*filled, "updated_at"])
-        member_figures_refresh_on_commit(source_tree, survivor.tree_id)
+        group_figures_stale(source_tree, survivor.tree_id)
         audit_record(
             actor=actor, action="member.merge", target=survivor,
             data={**source_record, "moved": moved, "filled": filled},

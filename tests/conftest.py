@@ -4,8 +4,10 @@ and throwaway HTTP servers for fakes of outside services."""
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,37 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 30, every: f
         if time.monotonic() > deadline:
             pytest.fail(f"Gave up after {timeout} s waiting for {condition!r}")
         time.sleep(every)
+
+
+@pytest.fixture
+def broker_unreachable() -> Callable[[], AbstractContextManager[None]]:
+    """`with broker_unreachable():` this process sends its tasks to a port nothing listens on,
+    as when the broker is down (a worker's own connection is left alone); the configured
+    broker is back after the block."""
+
+    def forget_connections() -> None:
+        # The app keeps a connection pool and a producer pool made for the broker URL it had;
+        # without them, the next message opens a connection to the URL configured now.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    @contextmanager
+    def unreachable() -> Iterator[None]:
+        with socket.socket() as probe:  # a port free a moment ago, closed now
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        configured = celery_app.conf.broker_url, celery_app.conf.broker_write_url
+        forget_connections()
+        celery_app.conf.broker_url = celery_app.conf.broker_write_url = (
+            f"redis://127.0.0.1:{port}/0"
+        )
+        try:
+            yield
+        finally:
+            celery_app.conf.broker_url, celery_app.conf.broker_write_url = configured
+            forget_connections()
+
+    return unreachable
 
 
 @pytest.fixture

@@ -1,14 +1,29 @@
-"""A password reset answers the same whether or not its mail can be sent: the mail goes out
-from a Celery task, which tries again while the mail server is down."""
+"""A password reset answers the same whether or not its mail can be sent: the mail is kept and
+goes out from a Celery task, which tries again while the mail server is down, sends nothing
+on a second delivery, and is sent again by beat's round when its message was lost."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from django.core.cache import cache
 
+from accounts.models import OutgoingMail
+from accounts.tasks import mail_send, mails_resend
+from cadreconnect.models import WorkerPing
+from cadreconnect.services import worker_ping_request
 from tests.conftest import wait_until
 from tests.support.fake_smtp import FakeSMTPServer
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """allauth limits resets per address (five a minute), counted in the cache: these tests ask
+    for several, and leave none counted for the tests after them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -73,3 +88,45 @@ def test_password_reset_mail_arrives_once_the_mail_server_is_back(
     assert message["Subject"].startswith("[CadreConnect] ")
     assert "/accounts/password/reset/key/" in message.get_payload(decode=True).decode()
     assert flaky.connections == 2
+
+
+def test_a_mail_delivered_twice_is_sent_once(client, lalit, celery_worker, mail_server):
+    server = mail_server()
+    reset(client, lalit.email)
+    wait_until(lambda: server.messages)
+    mail = OutgoingMail.objects.get()
+
+    mail_send.delay(mail.pk)  # the same message again (a redelivery)
+    # The worker takes one message at a time, in order: once a ping sent after it is
+    # answered, the second delivery has been handled.
+    ping = worker_ping_request(requested_by=lalit)
+    wait_until(lambda: WorkerPing.objects.get(pk=ping.pk).answered_at)
+
+    assert len(server.messages) == 1
+    assert server.connections == 1
+    mail.refresh_from_db()
+    assert mail.sent_at is not None
+    assert mail.body == ""  # the reset link is not kept once sent
+
+
+def test_password_reset_with_the_broker_down_answers_the_same_and_the_mail_follows(
+    transactional_db, client, lalit, mail_server, broker_unreachable, settings, request
+):
+    server = mail_server()
+
+    with broker_unreachable():
+        known = reset(client, lalit.email)
+        unknown = reset(client, "stranger@example.org")
+
+    assert (
+        known.redirect_chain == unknown.redirect_chain == [("/accounts/password/reset/done/", 302)]
+    )
+    assert without_tokens(known) == without_tokens(unknown)
+    assert OutgoingMail.objects.filter(sent_at__isnull=True).count() == 1
+    settings.MAIL_RESEND_SECONDS = 0
+    request.getfixturevalue("celery_worker")
+    mails_resend.delay()  # beat's round
+    wait_until(lambda: server.messages)
+    [message] = server.messages
+    assert message["To"] == lalit.email
+    assert "/accounts/password/reset/key/" in message.get_payload(decode=True).decode()

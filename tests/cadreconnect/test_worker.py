@@ -61,6 +61,19 @@ def test_ping_is_sent_only_after_the_row_is_committed(
     assert WorkerPing.objects.filter(answered_at__isnull=True).count() == 1
 
 
+def test_ping_with_the_broker_down_says_so_and_leaves_no_ping(
+    transactional_db, lalit_client, broker_unreachable
+):
+    with broker_unreachable():
+        partial = lalit_client.post("/system/worker-pings/new/", HTTP_HX_REQUEST="true")
+        page = lalit_client.post("/system/worker-pings/new/", follow=True)
+
+    assert partial.status_code == page.status_code == 200
+    for response in (partial, page):
+        assert "The task queue cannot be reached" in response.content.decode()
+    assert not WorkerPing.objects.exists()
+
+
 def test_dashboard_shows_only_my_pings(client, db):
     lalit = UserFactory(email="lalit@cadreconnect.example")
     other = UserFactory(email="other@cadreconnect.example")
@@ -93,6 +106,12 @@ def test_beat_schedule_sends_the_heartbeat():
     entry = settings.CELERY_BEAT_SCHEDULE["worker-heartbeat"]
     assert entry["task"] == worker_heartbeat.name
     assert entry["task"] in celery_app.tasks
+
+
+def test_every_beat_task_is_registered_and_time_limited():
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        task = celery_app.tasks[entry["task"]]
+        assert 0 < task.soft_time_limit < task.time_limit, entry["task"]
 
 
 def test_heartbeat_runs_on_the_worker_and_prunes_old_pings(client, celery_worker):

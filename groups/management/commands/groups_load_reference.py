@@ -43,4 +43,7 @@ class Command(BaseCommand):
         )
         if not no_figures and report.created_total:
             counted = services.group_figures_refresh_all()
-            self.stdout.write(f"Recounted the figures of {counted:,} nodes.")
+            if counted is None:
+                self.stdout.write("Another recount is running; it recounts every node once more.")
+            else:
+                self.stdout.write(f"Recounted the figures of {counted:,} nodes.")
