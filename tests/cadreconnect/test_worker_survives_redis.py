@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
+from accounts.models import OutgoingMail
 from accounts.tasks import mail_send
 from cadreconnect.celery import app as celery_app
 from cadreconnect.models import WorkerPing
@@ -60,14 +62,14 @@ def test_worker_outlives_a_redis_restart_while_a_task_runs_and_takes_the_next_ta
         EMAIL_URL=f"smtp://127.0.0.1:{slow_mail_server.port}",
     )
     with processes.celery_worker(env, pool=pool, concurrency=concurrency, gossip=gossip) as worker:
-        send(
-            redis_server,
-            mail_send,
+        mail = OutgoingMail.objects.create(
             subject="Sent across a Redis restart",
             body="Your password reset link.",
             from_email="noreply@cadreconnect.example",
             to=["lalit@cadreconnect.example"],
+            queued_at=timezone.now(),
         )
+        send(redis_server, mail_send, mail.pk)
         # The task runs, its message not yet acknowledged (late acknowledgement).
         wait_until(slow_mail_server.held.is_set)
 
