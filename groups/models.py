@@ -172,9 +172,8 @@ class Group(MPTTModel):
 
         Overrides Django's generated method, so that every page, the API and the suggestions
         (which all show `get_kind_display`) say what the node is."""
-        if self.designation:
-            return Designation(self.designation).label
-        return Kind(self.kind).label
+        field = "designation" if self.designation else "kind"
+        return self._get_FIELD_display(self._meta.get_field(field))
 
     @property
     def is_booth(self) -> bool:

@@ -191,9 +191,16 @@ def test_a_national_code_taken_by_something_else_is_refused():
 
 
 @pytest.mark.django_db
-def test_an_unknown_state_is_refused():
-    with pytest.raises(CommandError, match="Unknown state code"):
-        load("--states", "S99")
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [(["--states", "S99"], "Unknown state code"),
+     # Jammu and Kashmir was the state S09 until 2019; the 2024 list has it as U08.
+     (["--states", "S05,S09"], r"Unknown state code\(s\) in the 2024 list: S09"),
+     (["--edition", "2008", "--states", "U08"], r"in the 2008 list: U08")],
+)  # fmt: skip
+def test_an_unknown_state_is_refused(arguments, error):
+    with pytest.raises(CommandError, match=error):
+        load(*arguments)
 
     assert not Group.objects.exists()
 
