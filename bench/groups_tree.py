@@ -58,7 +58,8 @@ def bulk_load(bench: Bench) -> None:
     started = time.perf_counter()
     report = loader.reference_tree_load(with_booths=True)
     elapsed = time.perf_counter() - started
-    bench.record(f"bulk loader, full tree ({report.created_total:,} nodes)",
+    bench.record(f"bulk loader, full tree of the {reference.DEFAULT_EDITION} list "
+                 f"({report.created_total:,} nodes)",
                  operations=report.created_total, seconds=elapsed,
                  note=f"per node; whole tree {elapsed:.1f} s")  # fmt: skip
     problems = tree.check_integrity()

@@ -5,7 +5,7 @@ the database alone writing the same members, and the import's rate over it ("imp
 alone": what everything but the database costs).
 
 The file's rows go round every booth in the tree: after groups_tree in the same run (or with
-BENCH_IMPORT_TREE=full, which loads the whole reference tree first, 927,741 booths) that is
+BENCH_IMPORT_TREE=full, which loads the whole reference tree first, about 928,000 booths) that is
 the full tree; otherwise the booths of three states (17,676). BENCH_IMPORT_BOOTHS=N limits the
 file to the first N booths of the tree (in tree order), whatever the tree holds.
 """

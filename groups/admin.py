@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from mptt.admin import MPTTModelAdmin
 
 from cadreconnect.admin_services import ThroughServicesAdmin, copy_saved_row
@@ -14,8 +15,8 @@ class GroupAdmin(ThroughServicesAdmin, MPTTModelAdmin):
     """Search, filter and edit nodes. Structure changes go through the same services as the
     portal (locks, audit); moves and merges are done in the portal."""
 
-    list_display = ["name", "code", "kind", "is_active", "is_generated"]
-    list_filter = ["kind", "is_active", "is_generated"]
+    list_display = ["name", "code", "kind_shown", "is_active", "is_generated"]
+    list_filter = ["kind", "designation", "is_active", "is_generated"]
     search_fields = ["code", "name", "name_local"]
     autocomplete_fields = ["parent"]
     list_per_page = 100
@@ -24,9 +25,19 @@ class GroupAdmin(ThroughServicesAdmin, MPTTModelAdmin):
     mptt_level_indent = 16
     fields = [
         "parent", "kind", "code", "name", "name_local", "whatsapp_invite_link",
-        "telegram_chat_id", "electors", "is_generated", "is_active", "merged_into",
+        "telegram_chat_id", "designation", "electors", "electors_estimated", "is_generated",
+        "is_active", "merged_into",
     ]  # fmt: skip
-    readonly_fields = ["electors", "is_generated", "is_active", "merged_into"]
+    # Set by the reference data (designation, electors) or by the portal's operations.
+    readonly_fields = [
+        "designation", "electors", "electors_estimated", "is_generated", "is_active",
+        "merged_into",
+    ]  # fmt: skip
+
+    @admin.display(description=gettext_lazy("kind"), ordering="kind")
+    def kind_shown(self, obj: Group) -> str:
+        # "Union territory" where the kind alone would say "State".
+        return obj.get_kind_display()
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

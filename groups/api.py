@@ -11,14 +11,16 @@ from groups.models import Group
 
 
 class GroupSerializer(serializers.ModelSerializer):
+    # "Union territory" for a UT (kind stays 20, the state level), as on the pages.
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     parent_code = serializers.SerializerMethodField()
 
     class Meta:
         model = Group
         fields = [
-            "id", "code", "name", "name_local", "kind", "kind_label", "parent_code",
-            "whatsapp_invite_link", "telegram_chat_id", "is_active", "is_generated", "electors",
+            "id", "code", "name", "name_local", "kind", "kind_label", "designation",
+            "parent_code", "whatsapp_invite_link", "telegram_chat_id", "is_active",
+            "is_generated", "electors", "electors_estimated",
         ]  # fmt: skip
         read_only_fields = fields
 

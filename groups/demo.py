@@ -1,5 +1,6 @@
-"""Demo tree: the real states and constituencies, generated booths of Goa and Tripura, two
-districts in Goa, and staff assigned at national, state and district level."""
+"""Demo tree: the real states, union territories and constituencies (the 2024 list), generated
+booths of Goa and Tripura, two districts in Goa, and staff assigned at national, state and
+district level."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TextIO
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
-from groups import loader, selectors, services
+from groups import loader, reference, selectors, services
 from groups.models import Group, Kind, Role
 
 BOOTH_STATES = ["S05", "S23"]  # Goa (about 1,300 booths) and Tripura (about 2,900)
@@ -52,7 +53,7 @@ def load(*, stdout: TextIO) -> list[str]:
         lines.append(f"  {role:<9} {email:<40} {group.name} ({code})")
     counted = services.group_figures_refresh_all()
     lines.append(
-        f"Group tree: {Group.objects.count():,} nodes "
+        f"Group tree ({reference.DEFAULT_EDITION} list): {Group.objects.count():,} nodes "
         f"({booths_report.created.get(Kind.BOOTH, 0):,} booths added now), "
         f"{counted or 0:,} counted; national node {national.code if national else '-'}."
     )

@@ -25,7 +25,8 @@ from groups.reference import NodeSpec
 COLUMNS = [
     "id", "name", "name_local", "kind", "code", "parent_id", "upper_id", "whatsapp_invite_link",
     "telegram_chat_id", "electors", "is_generated", "is_active", "merged_into_id",
-    "created_at", "updated_at", "tree_id", "lft", "rght", "level",
+    "created_at", "updated_at", "tree_id", "lft", "rght", "level", "designation",
+    "electors_estimated",
 ]  # fmt: skip
 
 
@@ -46,21 +47,43 @@ class TreeLoadError(ApplicationError):
 
 
 def reference_tree_load(
-    *, with_booths: bool, state_codes: Iterable[str] | None = None
+    *,
+    with_booths: bool,
+    state_codes: Iterable[str] | None = None,
+    edition: str = reference.DEFAULT_EDITION,
 ) -> LoadReport:
-    """Create the national node and the states' trees from the reference data.
+    """Create the national node and the states' trees from an edition of the reference list
+    (the 2024 one unless told).
 
     Safe to run again: nodes that exist (by code) are left as they are and where they are (staff
     may have renamed or moved them), missing ones are added and their trees renumbered;
     generated booths are only added to an assembly constituency that has no booths yet.
-    Refuses, writing nothing, when an existing code belongs to a node of another kind.
+    Refuses, writing nothing, when an existing code belongs to a node of another kind, or when
+    the tree was loaded from another edition (it holds an active node of a code this edition
+    does not have, such as S09 under the 2024 list): loading over it would put the same ground
+    in the tree twice, and a delimitation is what changes one edition into the other.
     """
     started = time.monotonic()
     report = LoadReport()
-    specs_by_state = reference.tree_specs(with_booths=with_booths, state_codes=state_codes)
+    chosen = reference.edition_get(edition)
+    specs_by_state = reference.tree_specs(
+        with_booths=with_booths, state_codes=state_codes, edition=chosen.year
+    )
     with transaction.atomic():
         tree.lock_table_for_load(tree.TABLE)
         tree.lock_trees(tree.ROOTS_LOCK)
+        foreign = sorted(
+            Group.objects.filter(code__in=chosen.foreign_codes, is_active=True).values_list(
+                "code", flat=True
+            )
+        )
+        if foreign:
+            raise TreeLoadError(
+                f"This tree holds {', '.join(foreign)}, which the {chosen.year} list does not "
+                "have: it was loaded from another edition of the list. Delimit it to the "
+                f"{chosen.year} list instead (manage.py groups_delimit), or load the edition "
+                "it came from (--edition)."
+            )
         national = Group.objects.filter(code=reference.NATIONAL_CODE).first()
         if national is None:
             _insert_new([reference.NATIONAL], report=report)
@@ -177,7 +200,8 @@ def _row(
     return (
         node_id, spec.name, spec.name_local, int(spec.kind), spec.code, parent_id, upper_id,
         "", None, spec.electors, spec.is_generated, True, None, now, now,
-        numbered.tree_id, numbered.lft, numbered.rght, numbered.level,
+        numbered.tree_id, numbered.lft, numbered.rght, numbered.level, spec.designation,
+        spec.electors_estimated,
     )  # fmt: skip
 
 

@@ -37,6 +37,19 @@ class Kind(models.IntegerChoices):
     BOOTH = 80, _("Polling booth")
 
 
+class Designation(models.TextChoices):
+    """What a node is when its kind alone would say something untrue: a union territory is
+    no state, and a UT without a legislature has no assembly constituencies. The kind stays
+    (the tree's levels need it); pages, the API and exports show the designation instead."""
+
+    NONE = "", _("as its kind")
+    UNION_TERRITORY = "union_territory", _("Union territory")
+    # The one stand-in node under a Lok Sabha constituency of a UT without a legislature
+    # (Ladakh, Chandigarh...): it holds the booths, as ECI numbers them (AC 1), but no one
+    # elects an assembly there.
+    WHOLE_CONSTITUENCY = "whole_constituency", _("Whole constituency (no assembly)")
+
+
 code_validator = RegexValidator(
     r"^[A-Z0-9]+(-[A-Z0-9]+)*$",
     _("Use capital letters and digits in parts joined by single hyphens, e.g. S24-AC-403."),
@@ -89,8 +102,24 @@ class Group(MPTTModel):
         _("WhatsApp invite link"), blank=True, validators=[whatsapp_invite_validator]
     )
     telegram_chat_id = models.BigIntegerField(_("Telegram chat id"), null=True, blank=True)
+    designation = models.CharField(
+        _("designation"),
+        max_length=24,
+        choices=Designation.choices,
+        blank=True,
+        default=Designation.NONE,
+        help_text=_("Set by the reference data: a union territory, or a whole constituency."),
+    )
     electors = models.PositiveIntegerField(
         _("electors"), null=True, blank=True, help_text=_("From the electoral roll, if known.")
+    )
+    electors_estimated = models.BooleanField(
+        _("electors estimated"),
+        default=False,
+        help_text=_(
+            "The elector count is an estimate (a redrawn constituency: its state's electors "
+            "spread over its new constituencies), not a roll figure."
+        ),
     )
     is_generated = models.BooleanField(
         _("generated"),
@@ -126,9 +155,25 @@ class Group(MPTTModel):
             models.Index(fields=["level"], name="groups_level"),
             models.Index(fields=["kind"], name="groups_kind"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(designation=Designation.NONE)
+                | models.Q(designation=Designation.UNION_TERRITORY, kind=Kind.STATE)
+                | models.Q(designation=Designation.WHOLE_CONSTITUENCY, kind=Kind.ASSEMBLY),
+                name="group_designation_fits_kind",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def get_kind_display(self) -> str:
+        """The kind as people say it: "Union territory", not "State", for Delhi or Ladakh.
+
+        Overrides Django's generated method, so that every page, the API and the suggestions
+        (which all show `get_kind_display`) say what the node is."""
+        field = "designation" if self.designation else "kind"
+        return self._get_FIELD_display(self._meta.get_field(field))
 
     @property
     def is_booth(self) -> bool:

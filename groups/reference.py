@@ -1,27 +1,34 @@
-"""The Election Commission's reference data (groups/data/, see PROVENANCE.md) as tree nodes:
-national > 35 states > 543 Lok Sabha constituencies > 4,125 assembly constituencies, and
-optionally generated booths: ceil(electors / 880) per assembly constituency."""
+"""The Election Commission's reference data (groups/data/, see PROVENANCE.md) as tree nodes.
+
+Two editions of the list: "2024" (the default; the constituencies of the 2024 general election:
+national > 36 states and union territories > 543 Lok Sabha constituencies > 4,123 assembly
+constituencies) and "2008" (the 2008 delimitation order as first drawn: 35 states and UTs, 543,
+4,120), each with one stand-in "assembly constituency" per Lok Sabha constituency of a UT
+without a legislature, which holds its booths. Optionally generated booths: ceil(electors / 880)
+per assembly constituency, the electors from the 2014 roll (an estimate where the constituency
+was redrawn after 2014).
+"""
 
 from __future__ import annotations
 
 import csv
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from groups.models import Kind
+from groups.models import Designation, Kind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-CONSTITUENCIES_CSV = DATA_DIR / "eci-2008-constituencies.csv"
 ELECTORS_CSV = DATA_DIR / "eci-2014-electors-by-ac.csv"
 # India had 927,553 polling stations for 814.6 million electors in 2014: about 880 each.
 ELECTORS_PER_BOOTH = 880
 
 NATIONAL_CODE = "IN"
 
-STATE_NAMES_HINDI = {
+STATE_NAMES_HINDI_2008 = {
     "S01": "आंध्र प्रदेश",
     "S02": "अरुणाचल प्रदेश",
     "S03": "असम",
@@ -58,23 +65,108 @@ STATE_NAMES_HINDI = {
     "U06": "लक्षद्वीप",
     "U07": "पुडुचेरी",
 }
+# ECI's 2024 codes: S09 (the state of J&K) and U04 (Daman and Diu) are gone; J&K is U08.
+STATE_NAMES_HINDI_2024 = {
+    **{code: name for code, name in STATE_NAMES_HINDI_2008.items() if code not in {"S09", "U04"}},
+    "S29": "तेलंगाना",
+    "U03": "दादरा और नगर हवेली और दमन और दीव",
+    "U08": "जम्मू और कश्मीर",
+    "U09": "लद्दाख",
+}
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One edition of the list of constituencies."""
+
+    year: str
+    constituencies_csv: Path
+    state_names_hindi: Mapping[str, str]
+    # UTs without a legislature: their one row per Lok Sabha constituency is a stand-in AC.
+    without_assembly: frozenset[str]
+    # Codes of the other edition that this one does not have: a tree holding one of them
+    # (active) was loaded from the other list and must be delimited, not loaded over.
+    foreign_codes: frozenset[str]
+
+
+EDITIONS = {
+    "2024": Edition(
+        "2024",
+        DATA_DIR / "eci-2024-constituencies.csv",
+        STATE_NAMES_HINDI_2024,
+        without_assembly=frozenset({"U01", "U02", "U03", "U06", "U09"}),
+        foreign_codes=frozenset({"S09", "U04"}),
+    ),
+    "2008": Edition(
+        "2008",
+        DATA_DIR / "eci-2008-constituencies.csv",
+        STATE_NAMES_HINDI_2008,
+        without_assembly=frozenset({"U01", "U02", "U03", "U04", "U06"}),
+        foreign_codes=frozenset({"S29", "U08", "U09"}),
+    ),
+}
+DEFAULT_EDITION = "2024"
+
+
+def edition_get(year: str) -> Edition:
+    try:
+        return EDITIONS[year]
+    except KeyError:
+        raise ValueError(
+            f"Unknown edition {year!r} of the reference list: {', '.join(sorted(EDITIONS))}."
+        ) from None
+
+
+# --- Names as people write them ------------------------------------------------------------
 
 _SMALL_WORDS = {"AND", "OF", "THE"}
-_KEEP_UPPER = {"NCT", "SC", "ST"}
+_KEEP_UPPER = {"NCT"}
+_ROMAN_NUMERAL = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|X)")
+# Names the rules below would get wrong.
+_NAMES_AS_WRITTEN = {
+    "B.H.E.L RANIPUR": "BHEL Ranipur",
+    "CHRAR-I-SHARIEF": "Chrar-i-Sharief",
+    "VASCO-DA-GAMA": "Vasco-da-Gama",
+}
 
 
 def display_name(upper: str) -> str:
-    """'NCT OF DELHI' -> 'NCT of Delhi'; the data's names are all capitals."""
+    """A name of the data (all capitals) as people write it.
+
+    'NCT OF DELHI' -> 'NCT of Delhi', 'JAMMU & KASHMIR' -> 'Jammu and Kashmir',
+    'AIZAWL EAST-II' -> 'Aizawl East-II', 'R.S. PURA-JAMMU SOUTH' -> 'R.S. Pura-Jammu South',
+    'ST.CRUZ' -> 'St. Cruz', 'B.T.M.LAYOUT' -> 'B.T.M. Layout'.
+    """
+    upper = " ".join(upper.split())
+    if upper in _NAMES_AS_WRITTEN:
+        return _NAMES_AS_WRITTEN[upper]
+    upper = re.sub(r"\s*&\s*", " AND ", upper)
+    # A word run on after an abbreviation gets its space: "DR.AMBEDKARNAGAR", "T.NARASIPUR".
+    # Initials stay together: "R.S. PURA", "S.A.S. NAGAR".
+    upper = re.sub(r"\.(?=[A-Z]{2,})", ". ", upper)
     words = []
-    for index, word in enumerate(upper.split()):
+    for index, word in enumerate(upper.split(" ")):
         if word in _KEEP_UPPER:
             words.append(word)
         elif word in _SMALL_WORDS and index > 0:
             words.append(word.lower())
         else:
-            # Capitalise each run of letters: "ST.CRUZ" -> "St.Cruz", "NORTH-EAST" -> "North-East".
-            words.append(re.sub(r"[A-Za-z]+", lambda run: run.group(0).capitalize(), word))
+            parts = word.split("-")
+            words.append(
+                "-".join(
+                    _title_part(part, last=len(parts) > 1 and position == len(parts) - 1)
+                    for position, part in enumerate(parts)
+                )
+            )
     return " ".join(words)
+
+
+def _title_part(part: str, *, last: bool) -> str:
+    # A numbered seat ends in a Roman numeral: "AIZAWL EAST-II", "DIMAPUR-III".
+    if last and _ROMAN_NUMERAL.fullmatch(part):
+        return part
+    # Capitalise each run of letters: "(MADHYA)" -> "(Madhya)", "R.S." -> "R.S.".
+    return re.sub(r"[A-Za-z]+", lambda run: run.group(0).capitalize(), part)
 
 
 def state_code(st_code: str) -> str:
@@ -102,9 +194,14 @@ class NodeSpec:
     name_local: str = ""
     electors: int | None = None
     is_generated: bool = False
+    designation: str = Designation.NONE
+    electors_estimated: bool = False
 
 
 NATIONAL = NodeSpec(NATIONAL_CODE, "India", Kind.NATIONAL, None, name_local="भारत")
+
+
+# --- Electors -------------------------------------------------------------------------------
 
 
 def electors_by_ac() -> dict[tuple[str, int], int]:
@@ -119,19 +216,94 @@ def electors_by_ac() -> dict[tuple[str, int], int]:
         }
 
 
+@cache
+def electors_2014_by_code() -> dict[tuple[str, int], int]:
+    """(2008 state code, 2008 AC number) -> electors in the 2014 roll, which was drawn on the
+    2008 constituencies."""
+    by_name = electors_by_ac()
+    return {
+        (state_code(row["ST_CODE"]), int(row["AC_CODE"])): by_name[
+            (row["ST_NAME"].strip(), int(row["AC_CODE"]))
+        ]
+        for row in _rows(EDITIONS["2008"])
+    }
+
+
+# Where a 2024 AC stands on the ground of 2008 ACs under other codes (the 2014 roll of those
+# is its own): Telangana took Andhra Pradesh's ACs 1-119 with their numbers, Andhra Pradesh
+# kept 120-294, numbered less 119 (AP Reorganisation Act 2014); Daman and Diu (U04) and
+# Dadra and Nagar Haveli (U03) merged as U03's ACs 1 and 2 (2020); Ladakh is the 2008 Lok
+# Sabha constituency of Ladakh, J&K's ACs 47-50 (Nobra, Leh, Kargil, Zanskar).
+LADAKH_2008_ACS = (47, 48, 49, 50)
+
+
+def _ground_2008(st: str, ac_number: int) -> list[tuple[str, int]]:
+    if st == "S29":
+        return [("S01", ac_number)]
+    if st == "S01":
+        return [("S01", ac_number + 119)]
+    if st == "U03":
+        return [("U04", 1)] if ac_number == 1 else [("U03", 1)]
+    if st == "U09":
+        return [("S09", number) for number in LADAKH_2008_ACS]
+    return [(st, ac_number)]
+
+
+# States redrawn since 2014 (Assam in 2023, J&K in 2022): the 2008 ACs whose electors are
+# spread evenly over the new ACs, for want of a per-AC roll of the new ones.
+def _redrawn_from_2008(st: str, roll: Mapping[tuple[str, int], int]) -> list[tuple[str, int]]:
+    if st == "S03":
+        return [key for key in roll if key[0] == "S03"]
+    if st == "U08":
+        return [key for key in roll if key[0] == "S09" and key[1] not in LADAKH_2008_ACS]
+    return []
+
+
+def electors_of(edition: Edition) -> dict[tuple[str, int], tuple[int, bool]]:
+    """(state code, AC number) of the edition -> (electors, whether that is an estimate)."""
+    roll = electors_2014_by_code()
+    if edition.year == "2008":
+        return {key: (count, False) for key, count in roll.items()}
+    ac_numbers: dict[str, list[int]] = {}
+    for row in _rows(edition):
+        ac_numbers.setdefault(state_code(row["ST_CODE"]), []).append(int(row["AC_CODE"]))
+    electors = {}
+    for st, numbers in ac_numbers.items():
+        redrawn = _redrawn_from_2008(st, roll)
+        if redrawn:
+            # The state's whole roll, shared out so that the ACs add up to it exactly.
+            share, remainder = divmod(sum(roll[key] for key in redrawn), len(numbers))
+            for index, number in enumerate(sorted(numbers)):
+                electors[(st, number)] = (share + (index < remainder), True)
+        else:
+            for number in numbers:
+                electors[(st, number)] = (sum(roll[key] for key in _ground_2008(st, number)), False)
+    return electors
+
+
+# --- The tree -------------------------------------------------------------------------------
+
+
+def _rows(edition: Edition) -> list[dict[str, str]]:
+    with edition.constituencies_csv.open(newline="", encoding="utf-8") as source:
+        return list(csv.DictReader(source))
+
+
 def tree_specs(
-    *, with_booths: bool, state_codes: Iterable[str] | None = None
+    *,
+    with_booths: bool,
+    state_codes: Iterable[str] | None = None,
+    edition: str = DEFAULT_EDITION,
 ) -> dict[str, list[NodeSpec]]:
     """Nodes of each state's tree (the state first), keyed by state code, in code order."""
+    chosen = edition_get(edition)
     wanted = {state_code(code) for code in state_codes} if state_codes else None
-    electors = electors_by_ac()
+    electors = electors_of(chosen)
     states: dict[str, list[NodeSpec]] = {}
     seen_pcs: set[str] = set()
-    with CONSTITUENCIES_CSV.open(newline="", encoding="utf-8") as source:
-        rows = sorted(
-            csv.DictReader(source),
-            key=lambda row: (row["ST_CODE"], int(row["PC_CODE"]), int(row["AC_CODE"])),
-        )
+    rows = sorted(
+        _rows(chosen), key=lambda row: (row["ST_CODE"], int(row["PC_CODE"]), int(row["AC_CODE"]))
+    )
     for row in rows:
         st = state_code(row["ST_CODE"])
         if wanted is not None and st not in wanted:
@@ -144,7 +316,9 @@ def tree_specs(
                     display_name(row["ST_NAME"]),
                     Kind.STATE,
                     None,
-                    name_local=STATE_NAMES_HINDI.get(st, ""),
+                    name_local=chosen.state_names_hindi.get(st, ""),
+                    # ECI's codes: S.. for a state, U.. for a union territory.
+                    designation=Designation.UNION_TERRITORY if st.startswith("U") else "",
                 )
             ]
         pc = pc_code(st, int(row["PC_CODE"]))
@@ -153,12 +327,22 @@ def tree_specs(
             nodes.append(NodeSpec(pc, display_name(row["PC_NAME"]), Kind.PARLIAMENTARY, st))
         ac_number = int(row["AC_CODE"])
         ac = ac_code(st, ac_number)
-        ac_electors = electors.get((row["ST_NAME"].strip(), ac_number))
+        ac_name = display_name(row["AC_NAME"])
+        ac_electors, estimated = electors.get((st, ac_number), (None, False))
         nodes.append(
-            NodeSpec(ac, display_name(row["AC_NAME"]), Kind.ASSEMBLY, pc, electors=ac_electors)
+            NodeSpec(
+                ac,
+                ac_name,
+                Kind.ASSEMBLY,
+                pc,
+                electors=ac_electors,
+                electors_estimated=estimated,
+                designation=(
+                    Designation.WHOLE_CONSTITUENCY if st in chosen.without_assembly else ""
+                ),
+            )
         )
         if with_booths and ac_electors:
-            ac_name = display_name(row["AC_NAME"])
             for number in range(1, math.ceil(ac_electors / ELECTORS_PER_BOOTH) + 1):
                 nodes.append(
                     NodeSpec(
@@ -170,5 +354,7 @@ def tree_specs(
                     )
                 )
     if wanted is not None and (missing := wanted - states.keys()):
-        raise ValueError(f"Unknown state code(s): {', '.join(sorted(missing))}")
+        raise ValueError(
+            f"Unknown state code(s) in the {chosen.year} list: {', '.join(sorted(missing))}"
+        )
     return states

@@ -98,7 +98,8 @@ def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     nodes = selectors.group_subtree(group).order_by("tree_id", "lft").values_list(
         "code", "name", "name_local", "kind", Coalesce("parent__code", "upper__code"),
         "whatsapp_invite_link",
-        "telegram_chat_id", "electors", "is_generated", "is_active",
+        "telegram_chat_id", "electors", "is_generated", "is_active", "designation",
+        "electors_estimated",
     )  # fmt: skip
 
     def rows() -> Iterator[str]:
@@ -106,7 +107,8 @@ def group_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         writer = csv.writer(echo)
         yield "\ufeff" + writer.writerow(
             ["code", "name", "name_local", "kind", "parent_code", "whatsapp_invite_link",
-             "telegram_chat_id", "electors", "generated", "active"]
+             "telegram_chat_id", "electors", "generated", "active", "designation",
+             "electors_estimated"]
         )  # fmt: skip
         for node in nodes.iterator(chunk_size=5000):
             values = list(node)

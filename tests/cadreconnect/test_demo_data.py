@@ -32,6 +32,11 @@ def test_demo_data_prints_credentials_that_work(client, settings):
         response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
         assert response.status_code == 302, email
     assert User.objects.get(email="admin@cadreconnect.example").is_superuser
+    # The tree is India as it votes today: the 2024 list, not the 2008 one.
+    assert "Group tree (2024 list)" in output
+    assert Group.objects.get(code="S29").name == "Telangana"
+    assert Group.objects.get(code="U08").get_kind_display() == "Union territory"
+    assert not Group.objects.filter(code__in=["S09", "U04"]).exists()
 
 
 @pytest.mark.django_db
