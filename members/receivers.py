@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
@@ -34,3 +34,22 @@ def members_follow_merge(*, source: Group, survivor: Group) -> int:
     )
     Membership.objects.filter(group=source).delete()
     return moved
+
+
+def members_follow_trees(*, tree_ids: list[int], state_id: int | None) -> int:
+    """A delimitation moved booths between these trees, or these trees to another state: the
+    members of their booths take their booth's tree and this state, set-wise (one UPDATE,
+    whatever their number), writing only the rows that change; returns how many."""
+    booth_tree = Subquery(Group.objects.filter(pk=OuterRef("booth_id")).values("tree_id")[:1])
+    differs = ~Q(tree_id=F("booth__tree_id"))
+    differs |= Q(state__isnull=False) if state_id is None else ~Q(state_id=state_id)
+    return (
+        Member.objects.filter(booth__tree_id__in=tree_ids)
+        .filter(differs)
+        .update(tree_id=booth_tree, state_id=state_id)
+    )
+
+
+def members_in_booths(*, booths) -> int:
+    """How many members have their home in these booths (those waiting for placement)."""
+    return Member.objects.filter(booth__in=booths).count()
