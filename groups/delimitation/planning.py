@@ -146,12 +146,11 @@ class _Planner:
     # --- Rows to changes ------------------------------------------------------------------
 
     def plan(self) -> Plan:
+        # Every check runs on the rows that passed the ones before, so that one refusal lists
+        # every kind of problem the file has.
         self._resolve_nodes()
-        self.refuse_if_problems()
         self._check_codes()
-        self.refuse_if_problems()
         self._resolve_above()
-        self.refuse_if_problems()
         self._check_places()
         self.refuse_if_problems()
         steps = self._steps()
@@ -317,8 +316,6 @@ class _Planner:
                     )
                     % {"old": node.code, "code": code, "name": holder.name},
                 )
-        if self.problems:
-            return
         self._check_circles()
 
     def _check_circles(self) -> None:
@@ -470,8 +467,6 @@ class _Planner:
                     break
                 seen.add(current)
                 current = self.final_above(current)
-        if self.problems:
-            return
         self._inactive: dict[object, tuple[Change | None, str] | None] = {}
         for change in self.changes:
             if change.action == "retire":
