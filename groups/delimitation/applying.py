@@ -51,8 +51,8 @@ from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action
 from cadreconnect.services import audit_record
 from groups import selectors, tree
-from groups.delimitation.planning import Change, Plan, kind_word, mapping_plan
-from groups.delimitation.reading import file_digest, mapping_read
+from groups.delimitation.planning import Change, Plan, mapping_plan
+from groups.delimitation.reading import WORD_OF_KIND, file_digest, mapping_read
 from groups.models import (
     Delimitation,
     DelimitationChange,
@@ -245,6 +245,18 @@ def delimitation_apply(
             except StepFailed as failure:
                 _fail(delimitation, actor=actor, number=number, message=failure.message)
                 raise
+            except DatabaseError as error:
+                # A deadlock with a person's edit, the connection cut: the step rolled back
+                # whole; running the file again retries it.
+                message = _(
+                    "The database stopped step %(step)s (%(error)s); nothing of it was changed. "
+                    "Run the mapping again to go on."
+                ) % {"step": number, "error": type(error).__name__}
+                try:
+                    _fail(delimitation, actor=actor, number=number, message=message)
+                except DatabaseError:
+                    connection.close()
+                raise StepFailed(message, code="step_interrupted") from error
             outcome.steps.append(report)
             if on_step is not None:
                 on_step(report)
@@ -564,8 +576,8 @@ class _Step:
                 change.node_id = node.pk
                 created[change.line] = node.pk
                 self.stale.add(node.tree_id)
-                self.report(change.line)["created"][kind_word(kind)] = (
-                    self.report(change.line)["created"].get(kind_word(kind), 0) + 1
+                self.report(change.line)["created"][WORD_OF_KIND[kind]] = (
+                    self.report(change.line)["created"].get(WORD_OF_KIND[kind], 0) + 1
                 )
             DelimitationChange.objects.bulk_update(batch, ["node"])
 
@@ -660,7 +672,7 @@ class _Step:
         )
         for line, kind, count in cursor.fetchall():
             retired = self.report(line)["retired"]
-            retired[kind_word(kind)] = retired.get(kind_word(kind), 0) + count
+            retired[WORD_OF_KIND[kind]] = retired.get(WORD_OF_KIND[kind], 0) + count
         cursor.execute(
             "SELECT DISTINCT node.tree_id FROM delimit_retired retired"
             " JOIN groups_group node ON node.id = retired.id"

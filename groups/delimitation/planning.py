@@ -79,7 +79,8 @@ class Plan:
 
 
 def kind_word(kind: int) -> str:
-    return str(Kind(kind).label).lower()
+    """The kind as messages name it (translated)."""
+    return str(Kind(kind).label)
 
 
 def above_allowed(kind: int, above_kind: int) -> bool:
@@ -184,7 +185,7 @@ class _Planner:
                 if row.kind is not None and row.kind != node.kind:
                     self.problem(
                         row.line,
-                        _("%(code)s is a %(kind)s, not a %(given)s")
+                        _("%(code)s is of the kind %(kind)s, not %(given)s")
                         % {
                             "code": node.code,
                             "kind": kind_word(node.kind),
@@ -419,8 +420,9 @@ class _Planner:
             if not above_allowed(change.kind, above_kind):
                 self.problem(
                     row.line,
-                    _("a %(kind)s cannot go under a %(above_kind)s (%(above)s)")
+                    _("%(code)s (%(kind)s) cannot go under %(above)s (%(above_kind)s)")
                     % {
+                        "code": change.new_code,
                         "kind": kind_word(change.kind),
                         "above_kind": kind_word(above_kind),
                         "above": above_code,

@@ -286,7 +286,9 @@ def _row(line: int, cells: dict[str, str]) -> tuple[MappingRow | None, list[str]
             problems.append(_("a create has no old_code (the node does not exist yet)"))
     elif action in ("move", "retire"):
         if not codes["old_code"]:
-            problems.append(_("a %(action)s needs the old_code of the node") % {"action": action})
+            problems.append(
+                _("a row that does %(action)s needs the old_code of its node") % {"action": action}
+            )
         if action == "retire" and codes["above"]:
             problems.append(_("a retired node stays where it is: leave the above column empty"))
     if problems:

@@ -297,9 +297,13 @@ def test_a_bad_mapping_is_refused_whole_with_its_line_numbers(scene, tmp_path):
     assert "line 4: the codes S05-AC-002 → S05-AC-003 → S05-AC-002 go round in a circle" in problems
     assert "line 5: the codes" in problems
     assert "line 7: S05-AC-001-B-0001 is mapped twice (first on line 6)" in problems
-    assert "line 8: a assembly constituency cannot go under a assembly constituency" in problems
     assert (
-        "line 9: a polling booth cannot go under a lok sabha constituency (S05-PC-01)" in problems
+        "line 8: S05-AC-010 (Assembly constituency) cannot go under S05-AC-011 (Assembly "
+        "constituency)" in problems
+    )
+    assert (
+        "line 9: S05-AC-021-B-0001 (Polling booth) cannot go under S05-PC-01 (Lok Sabha "
+        "constituency)" in problems
     )
     assert "line 2:" not in problems and "line 6:" not in problems
     assert fingerprint() == before
@@ -520,3 +524,16 @@ def test_a_run_killed_between_states_and_run_again_ends_as_one_uninterrupted_run
     assert AuditEvent.objects.filter(action="delimitation.resume").count() == 1
     assert fingerprint() == uninterrupted
     assert_sound_with_true_figures()
+
+
+def test_refusals_are_in_the_users_language():
+    from django.utils import translation
+
+    from groups.delimitation.reading import MappingRefused, mapping_read
+
+    with translation.override("hi"), pytest.raises(MappingRefused) as refused:
+        mapping_read(HEADER.encode() + b"\nmove,S05-AC-001,\x00,,ac,,,\n")
+
+    assert refused.value.problems[0][0] == 2
+    assert "NUL बाइट" in refused.value.problems[0][1]
+    assert refused.value.message.startswith("मानचित्रण अस्वीकार किया गया")
