@@ -355,7 +355,8 @@ class _Step:
         }
         # Trees whose numbers are recomputed, whose members may change state, whose figures
         # are stale.
-        self.renumber: set[int] = set()
+        self.renumber: set[int] = set()  # codes changed: renumbered if siblings are out of order
+        self.restructured: set[int] = set()  # nodes moved in, out or created: renumbered
         self.follow: set[int] = set()
         self.stale: set[int] = set()
         # Nodes of a state's tree moved to another parent (they carry lower trees along).
@@ -565,7 +566,7 @@ class _Step:
                     # Numbered when its tree is renumbered, below.
                     node.parent = above
                     node.tree_id, node.lft, node.rght, node.level = above.tree_id, 0, 0, 0
-                    self.renumber.add(above.tree_id)
+                    self.restructured.add(above.tree_id)
                 nodes.append(node)
             try:
                 with transaction.atomic():
@@ -612,7 +613,7 @@ class _Step:
                 self.follow.add(node.tree_id)
             else:
                 node.parent_id = above.pk
-                self.renumber |= {node.tree_id, above.tree_id}
+                self.restructured |= {node.tree_id, above.tree_id}
                 if node.kind < Kind.ASSEMBLY:
                     self.moved_upper.append(node.pk)
                 else:
@@ -728,10 +729,15 @@ class _Step:
     # --- Numbers, members, audit ----------------------------------------------------------
 
     def _renumber(self) -> None:
-        if self.renumber:
-            roots = Group.objects.filter(parent__isnull=True, tree_id__in=self.renumber)
+        """Renumber the trees whose nodes moved or were created, and those where a new code
+        put siblings out of code order (a booth following its constituency's new code keeps
+        its place among its siblings: most renumbered trees need nothing)."""
+        reordered = self._out_of_order(self.renumber - self.restructured)
+        wanted = self.restructured | reordered
+        if wanted:
+            roots = Group.objects.filter(parent__isnull=True, tree_id__in=wanted)
             tree.rebuild_trees(root_ids=list(roots.values_list("id", flat=True)))
-        self.stale |= self.renumber
+        self.stale |= self.renumber | self.restructured
         # Nodes of a state's tree that moved carry the trees hanging below them along.
         moved = list(
             Group.objects.filter(pk__in=self.moved_upper).values_list(
@@ -741,6 +747,25 @@ class _Step:
         if moved:
             self.follow |= {tree_id for _, tree_id, _, _ in moved}
             self.follow |= set(selectors.scope_of(moved).tree_ids)
+
+    def _out_of_order(self, tree_ids: set[int]) -> set[int]:
+        found: set[int] = set()
+        ordered = sorted(tree_ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            placeholders = ", ".join(["%s"] * len(chunk))
+            # The placeholders are "%s" only; the tree ids go in as parameters.
+            self.cursor.execute(
+                f"""SELECT DISTINCT tree_id FROM (
+                        SELECT tree_id, code,
+                            LAG(code) OVER (PARTITION BY parent_id ORDER BY lft) AS previous
+                        FROM groups_group
+                        WHERE tree_id IN ({placeholders}) AND parent_id IS NOT NULL
+                    ) siblings WHERE previous >= code""",  # noqa: S608
+                chunk,
+            )
+            found |= {tree_id for (tree_id,) in self.cursor.fetchall()}
+        return found
 
     def _follow(self) -> None:
         self.stale |= self.follow

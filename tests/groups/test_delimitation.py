@@ -516,6 +516,9 @@ def test_a_run_killed_between_states_and_run_again_ends_as_one_uninterrupted_run
     assert Delimitation.objects.get().status == Delimitation.Status.RUNNING
     assert not Group.objects.filter(code="S40").exists()  # step 2 never began
     wait_until(claim_free)
+    # Another mapping waits until this one is finished.
+    with pytest.raises(CommandError, match="is not finished"):
+        delimit(mapping_file(tmp_path, HEADER, "move,S23,,,state,Tripura,,", name="other.csv"))
 
     out, _err = delimit(path)
 
