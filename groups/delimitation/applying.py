@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -410,25 +410,26 @@ class _Step:
     # --- Locks ----------------------------------------------------------------------------
 
     def _trees_touched(self) -> set[int]:
-        created = self.created
-        ids = {c.node_id for c in self.changes if c.node_id} | {
-            c.above_id for c in self.changes if c.above_id
-        }
-        ids |= {created[c.above_line] for c in self.changes if c.above_line in created}
+        # Subqueries, not lists of ids: a booth-level order has a row per booth.
+        step = self.delimitation.changes.filter(step=self.number)
+        touched = Group.objects.filter(
+            Q(pk__in=step.filter(node__isnull=False).values("node_id"))
+            | Q(pk__in=step.filter(above__isnull=False).values("above_id"))
+            | Q(pk__in=[self.created[c.above_line] for c in self.changes
+                        if c.above_line in self.created])
+        )  # fmt: skip
+        trees = set(touched.values_list("tree_id", flat=True).distinct())
+        trees |= set(
+            touched.filter(upper__isnull=False).values_list("upper__tree_id", flat=True).distinct()
+        )
         nodes = list(
-            Group.objects.filter(pk__in=ids).values_list(
+            touched.filter(kind__gte=Kind.STATE, kind__lt=Kind.ASSEMBLY).values_list(
                 "kind", "tree_id", "lft", "rght", "upper__tree_id"
             )
         )
-        trees = {tree_id for _, tree_id, _, _, _ in nodes}
-        trees |= {upper_tree for *_, upper_tree in nodes if upper_tree}
         # Nodes of a state's tree carry the trees hanging below them (codes follow, retirements
         # reach down).
-        upper_nodes = [
-            (kind, t, lft, rght)
-            for kind, t, lft, rght, _ in nodes
-            if Kind.STATE <= kind < Kind.ASSEMBLY
-        ]
+        upper_nodes = [(kind, t, lft, rght) for kind, t, lft, rght, _ in nodes]
         if upper_nodes:
             trees |= set(selectors.scope_of(upper_nodes).tree_ids)
         return trees
@@ -592,7 +593,8 @@ class _Step:
             return
         created = self.created
         target_of = {c.node_id: c.above_id or created[c.above_line] for c in moving}
-        nodes = {g.pk: g for g in Group.objects.filter(pk__in=target_of)}
+        step = self.delimitation.changes.filter(step=self.number, action=Change_.MOVE)
+        nodes = {g.pk: g for g in Group.objects.filter(pk__in=step.values("node_id"))}
         aboves = {g.pk: g for g in Group.objects.filter(pk__in=set(target_of.values()))}
         uppers = {
             g.pk: g.tree_id
@@ -633,7 +635,8 @@ class _Step:
         ]
         if not renamed:
             return
-        nodes = {g.pk: g for g in Group.objects.filter(pk__in=[c.node_id for c in renamed])}
+        step = self.delimitation.changes.filter(step=self.number).exclude(action=Change_.CREATE)
+        nodes = {g.pk: g for g in Group.objects.filter(pk__in=step.values("node_id"))}
         for change in renamed:
             node = nodes[change.node_id]
             before = (node.name, node.name_local, node.electors)
