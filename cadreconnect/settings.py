@@ -292,6 +292,17 @@ MEMBER_IMPORT_XLSX_MAX_RATIO = env_int_between(
     "MEMBER_IMPORT_XLSX_MAX_RATIO", default=100, low=2, high=100_000
 )
 
+# A delimitation's mapping file (groups.delimitation): its largest size in bytes and rows (a
+# booth-level order for the whole country is about a million rows, 60 MB), and seconds the
+# run waits after each state (0: none; a pause lets an operator, or a test, stop it between).
+GROUP_DELIMIT_MAX_BYTES = env_int_between(
+    "GROUP_DELIMIT_MAX_BYTES", default=128 * 1024 * 1024, low=1024, high=1 << 34
+)
+GROUP_DELIMIT_MAX_ROWS = env_int_between(
+    "GROUP_DELIMIT_MAX_ROWS", default=2_000_000, low=1, high=100_000_000
+)
+GROUP_DELIMIT_STEP_PAUSE = env.float("GROUP_DELIMIT_STEP_PAUSE", default=0.0)
+
 # --- E-mail ---------------------------------------------------------------------------------
 
 EMAIL_CONFIG = env.email_url(

@@ -252,3 +252,169 @@ class StaleFigures(models.Model):
 
     def __str__(self) -> str:
         return f"Figures of tree {self.tree_id} stale since {self.since:%Y-%m-%d %H:%M:%S}"
+
+
+# --- Delimitation (groups.delimitation) ---------------------------------------------------
+
+
+class Delimitation(models.Model):
+    """A mapping file from old to new constituencies and booths, applied to the tree.
+
+    Its checked rows are its `changes`, cut into `steps` (the changes of one state, or of
+    states that need each other's codes); a step lands in one transaction with its line in
+    the ledger (`DelimitationStep`), so a run stopped anywhere and started again with the same
+    file goes on from the first step not in the ledger (groups.delimitation.applying).
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Being applied")
+        FAILED = "failed", _("Stopped by a problem")
+        DONE = "done", _("Applied")
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    # SHA-256 of the file's bytes: the same file run again resumes this delimitation.
+    digest = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    steps_total = models.PositiveIntegerField(default=0)
+    runs = models.PositiveIntegerField(default=1)  # started once, plus each resume
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("delimitation")
+        verbose_name_plural = _("delimitations")
+
+    def __str__(self) -> str:
+        from cadreconnect.privacy import redact
+
+        return f"{redact(self.file_name)} ({self.get_status_display()})"
+
+
+class DelimitationChange(models.Model):
+    """One row of a mapping file, checked and resolved against the tree: what the run does."""
+
+    class Action(models.TextChoices):
+        MOVE = "move", _("move")
+        CREATE = "create", _("create")
+        RETIRE = "retire", _("retire")
+
+    delimitation = models.ForeignKey(Delimitation, on_delete=models.CASCADE, related_name="changes")
+    line = models.PositiveIntegerField()
+    step = models.PositiveIntegerField()
+    state_code = models.CharField(max_length=64)  # the state it ends in (its code after)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    # The node changed; for a create, the node once created (set in its step's transaction).
+    node = models.ForeignKey(
+        Group, null=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    old_code = models.CharField(max_length=64, blank=True)
+    new_code = models.CharField(max_length=64, blank=True)  # its code after: always set
+    # Where it goes: an existing node that no row changes, or the node of another row.
+    above = models.ForeignKey(
+        Group, null=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    above_line = models.PositiveIntegerField(null=True)
+    name = models.CharField(max_length=200, blank=True)  # blank: the name stays
+    name_local = models.CharField(max_length=200, blank=True)
+    electors = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delimitation", "line"], name="delimitation_line_once")
+        ]
+        indexes = [
+            models.Index(fields=["delimitation", "step"], name="delimitation_change_step"),
+            models.Index(fields=["delimitation", "node"], name="delimitation_change_node"),
+        ]
+
+    def __str__(self) -> str:
+        code = self.old_code or self.new_code
+        return f"{self.delimitation_id} line {self.line}: {self.action} {code}"
+
+
+class DelimitationStep(models.Model):
+    """The ledger of a delimitation: a step applied, written in the transaction that applied
+    it, with what it changed (the report the dry run printed)."""
+
+    delimitation = models.ForeignKey(Delimitation, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveIntegerField()
+    states = models.CharField(max_length=255)
+    done_at = models.DateTimeField(auto_now_add=True)
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delimitation", "number"], name="delimitation_step_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delimitation_id} step {self.number} ({self.states})"
+
+
+class BoothPlacement(models.Model):
+    """A booth of a constituency a delimitation retired, with no order saying where it goes:
+    it waits, with its members, for a lead to place it in an active constituency."""
+
+    delimitation = models.ForeignKey(
+        Delimitation, on_delete=models.CASCADE, related_name="placements"
+    )
+    booth = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="placements")
+    retired_from = models.CharField(_("retired constituency"), max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    placed_into = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["booth__code"]
+        verbose_name = _("booth to place")
+        verbose_name_plural = _("booths to place")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booth"], condition=models.Q(placed_at__isnull=True),
+                name="placement_one_open_per_booth",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Booth {self.booth_id} from {self.retired_from}"
+
+
+class DelimitationNotice(models.Model):
+    """A role held at a node a delimitation retired. Its holder keeps the role (and so read
+    access to what was theirs) until reassigned, and is told at their next sign-in
+    (`seen_at`). Removing the role removes the notice."""
+
+    delimitation = models.ForeignKey(Delimitation, on_delete=models.CASCADE, related_name="notices")
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="delimitation_notices"
+    )
+    group_code = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delimitation", "assignment"], name="delimitation_notice_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Assignment {self.assignment_id}: {self.group_code} retired"

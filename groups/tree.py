@@ -140,14 +140,18 @@ def number_tree(
 def subtree_rows(root_id: int) -> list[tuple[int, int | None, str, int, int, int, int]]:
     """(id, parent_id, code, tree_id, lft, rght, level) of every node under a root, found by
     following parent links (not the nested-set columns, which may be wrong)."""
+    # The columns are read in the recursion itself: joining the ids back to the table made
+    # PostgreSQL hash the whole table for each tree (0.3 s per constituency with 72,000 nodes).
+    columns = "id, parent_id, code, tree_id, lft, rght, level"
     sql = f"""
-        WITH RECURSIVE subtree(id) AS (
-            SELECT id FROM {TABLE} WHERE id = %s
+        WITH RECURSIVE subtree({columns}) AS (
+            SELECT {columns} FROM {TABLE} WHERE id = %s
             UNION ALL
-            SELECT child.id FROM {TABLE} child JOIN subtree ON child.parent_id = subtree.id
+            SELECT child.id, child.parent_id, child.code, child.tree_id, child.lft, child.rght,
+                child.level
+            FROM {TABLE} child JOIN subtree ON child.parent_id = subtree.id
         )
-        SELECT node.id, node.parent_id, node.code, node.tree_id, node.lft, node.rght, node.level
-        FROM {TABLE} node JOIN subtree ON node.id = subtree.id
+        SELECT {columns} FROM subtree
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [root_id])

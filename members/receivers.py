@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from groups import selectors as group_selectors
@@ -34,3 +35,32 @@ def members_follow_merge(*, source: Group, survivor: Group) -> int:
     )
     Membership.objects.filter(group=source).delete()
     return moved
+
+
+def members_follow_trees(*, tree_ids: list[int], state_id: int | None) -> int:
+    """A delimitation moved booths between these trees, or these trees to another state: the
+    members of their booths take their booth's tree and this state, set-wise (one UPDATE,
+    whatever their number), writing only the rows that change; returns how many."""
+    if not tree_ids:
+        return 0
+    placeholders = ", ".join(["%s"] * len(tree_ids))
+    if state_id is None:
+        state_differs, params = "member.state_id IS NOT NULL", []
+    else:
+        state_differs = "member.state_id IS NULL OR member.state_id <> %s"
+        params = [state_id]
+    # The placeholders are "%s" only; every value goes in as a parameter.
+    sql = f"""
+        UPDATE members_member AS member SET tree_id = booth.tree_id, state_id = %s
+        FROM groups_group booth
+        WHERE booth.id = member.booth_id AND booth.tree_id IN ({placeholders})
+          AND (member.tree_id <> booth.tree_id OR {state_differs})
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [state_id, *tree_ids, *params])
+        return cursor.rowcount
+
+
+def members_in_booths(*, booths) -> int:
+    """How many members have their home in these booths (those waiting for placement)."""
+    return Member.objects.filter(booth__in=booths).count()
