@@ -399,6 +399,7 @@ def delimitation_apply(request: HttpRequest) -> HttpResponse:
 def delimitation_status(request: HttpRequest, digest: str) -> HttpResponse:
     from groups.delimitation import office
 
+    office.delimitation_office_require(request.user)  # 403 / 404
     try:
         progress = office.delimitation_progress(actor=request.user, digest=digest)
     except ApplicationError as error:

@@ -86,6 +86,7 @@ def test_only_the_national_office_uploads_and_applies(scene, nita, gopal):
     assert client_of(gopal).post(apply_url, {"digest": digest}).status_code == 404
     status_url = reverse("groups:delimitation_status", args=[digest])
     assert client_of(gopal).get(status_url).status_code == 404
+    assert client_of(national_viewer).get(status_url).status_code == 403
     assert not Delimitation.objects.exists()
 
 
