@@ -15,8 +15,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cadreconnect/dashboard.html",
-        {**_pings_context(request), "heartbeat": selectors.worker_heartbeat_last()},
+        {
+            **_pings_context(request),
+            "heartbeat": selectors.worker_heartbeat_last(),
+            "booths_waiting": _booths_waiting(request),
+        },
     )
+
+
+def _booths_waiting(request: HttpRequest) -> int:
+    from groups.delimitation import office
+
+    return office.delimitation_waiting_count(user=request.user)
 
 
 @require_POST

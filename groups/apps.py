@@ -8,3 +8,12 @@ class GroupsConfig(AppConfig):
     name = "groups"
     label = "groups"
     verbose_name = _("Groups")
+
+    def ready(self) -> None:
+        from allauth.account.signals import user_logged_in
+
+        from groups import signals
+
+        user_logged_in.connect(
+            signals.delimitation_notices_show, dispatch_uid="groups-delimitation-notices"
+        )

@@ -119,3 +119,22 @@ class RoleGiveForm(forms.Form):
     def __init__(self, *args, roles: list[Role], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["role"].widget.choices = [(role.value, role.label) for role in roles]
+
+
+class DelimitationUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Mapping file (CSV in UTF-8)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class BoothPlaceForm(forms.Form):
+    # The service decides whether the actor may place there (403 role, 404 area): the field
+    # offers the user's constituencies but takes a code.
+    constituency = forms.CharField(label=_("Assembly constituency"), max_length=64)
+
+    def __init__(self, *args, constituencies, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["constituency"].widget = forms.Select(
+            choices=[(group.code, f"{group.code} {group.name}") for group in constituencies]
+        )

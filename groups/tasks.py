@@ -29,3 +29,19 @@ def group_figures_refresh_all() -> None:
 def group_figures_refresh_stale() -> None:
     """Beat's round (GROUP_FIGURES_CATCH_UP_SECONDS): recount every tree still marked stale."""
     services.group_figures_refresh_stale()
+
+
+# The engine's run on the full tree (72,000 booths, 700,000 members moving) takes under a
+# minute; an hour is room for a national mapping, and well under the visibility timeout
+# (CELERY_VISIBILITY_TIMEOUT, 5 hours). Cut short, the step in flight rolls back whole and
+# the next run of the same file (the page's "Apply" again) resumes from the ledger.
+DELIMITATION_SOFT_TIME_LIMIT = 60 * 60
+DELIMITATION_TIME_LIMIT = DELIMITATION_SOFT_TIME_LIMIT + 5 * 60
+
+
+@shared_task(soft_time_limit=DELIMITATION_SOFT_TIME_LIMIT, time_limit=DELIMITATION_TIME_LIMIT)
+def delimitation_apply_kept(digest: str, file_name: str, actor_id: int) -> None:
+    """Apply a mapping kept by the delimitation page (idempotent: groups.delimitation.office)."""
+    from groups.delimitation import office
+
+    office.delimitation_run_kept(digest=digest, file_name=file_name, actor_id=actor_id)

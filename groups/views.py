@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,7 +18,15 @@ from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action
 from cadreconnect.spreadsheets import Echo, spreadsheet_safe
 from groups import selectors, services
-from groups.forms import BoothMergeForm, GroupChildForm, GroupLinksForm, GroupMoveForm, RoleGiveForm
+from groups.forms import (
+    BoothMergeForm,
+    BoothPlaceForm,
+    DelimitationUploadForm,
+    GroupChildForm,
+    GroupLinksForm,
+    GroupMoveForm,
+    RoleGiveForm,
+)
 from groups.models import Assignment, Group, Kind, Role
 
 CHILDREN_PER_PAGE = 50
@@ -60,8 +68,17 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_manage": selectors.group_can_manage(user=request.user, group=group),
             "may_manage_roles": permissions.user_may(request.user, Action.ROLE_MANAGE, group),
             "is_national": group.kind == Kind.NATIONAL,
+            "may_delimit": group.kind == Kind.NATIONAL
+            and permissions.user_may(request.user, Action.TREE_CHANGE, group),
+            "booths_waiting": _booths_waiting(request),
         },
     )
+
+
+def _booths_waiting(request: HttpRequest) -> int:
+    from groups.delimitation import office
+
+    return office.delimitation_waiting_count(user=request.user)
 
 
 @require_GET
@@ -319,3 +336,117 @@ def _role_names(assignment: Assignment) -> dict[str, str]:
         "role": str(Role(assignment.role).label).lower(),
         "group": assignment.group.name,
     }
+
+
+# --- Delimitation ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def delimitation_upload(request: HttpRequest) -> HttpResponse:
+    """The national office uploads a mapping and reads its dry run; "Apply" sends it to a
+    worker. The engine checks the role (TREE_CHANGE at the national node) on GET too."""
+    from groups.delimitation import MappingRefused, office
+
+    office.delimitation_office_require(request.user)
+    form = DelimitationUploadForm(request.POST or None, request.FILES or None)
+    outcome = problems = digest = None
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        try:
+            data = office.delimitation_upload_read(uploaded)
+            outcome = office.delimitation_dry_run_kept(
+                actor=request.user, data=data, file_name=uploaded.name
+            )
+        except MappingRefused as refused:
+            problems = refused.problems
+            form.add_error("file", _("The mapping was refused and nothing was changed."))
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+        else:
+            from groups.delimitation.reading import file_digest
+
+            digest = file_digest(data)
+    return render(
+        request,
+        "groups/delimitation.html",
+        {
+            "form": form,
+            "outcome": outcome,
+            "problems": problems,
+            "digest": digest,
+            "file_name": form.cleaned_data["file"].name if outcome else "",
+        },
+    )
+
+
+@require_POST
+def delimitation_apply(request: HttpRequest) -> HttpResponse:
+    from groups.delimitation import office
+
+    office.delimitation_office_require(request.user)  # 403 / 404, not a message
+    digest = request.POST.get("digest", "")
+    try:
+        office.delimitation_run_request(
+            actor=request.user, digest=digest, file_name=request.POST.get("file_name", "")
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("groups:delimitation")
+    return redirect("groups:delimitation_status", digest=digest)
+
+
+@require_GET
+def delimitation_status(request: HttpRequest, digest: str) -> HttpResponse:
+    from groups.delimitation import office
+
+    office.delimitation_office_require(request.user)  # 403 / 404
+    try:
+        progress = office.delimitation_progress(actor=request.user, digest=digest)
+    except ApplicationError as error:
+        raise Http404(error.message) from error
+    return render(request, "groups/delimitation_status.html", {"progress": progress})
+
+
+@require_GET
+def delimitation_booths(request: HttpRequest) -> HttpResponse:
+    """Booths of retired constituencies waiting in the lead's area, to place one by one."""
+    from groups.delimitation import delimitation_constituencies_for_placing, office
+
+    permissions.require_somewhere(request.user, Action.TREE_CHANGE)
+    constituencies = list(delimitation_constituencies_for_placing(user=request.user))
+    return render(
+        request,
+        "groups/delimitation_booths.html",
+        {
+            "waiting": office.delimitation_booths_waiting_with_members(user=request.user),
+            "form": BoothPlaceForm(constituencies=constituencies),
+        },
+    )
+
+
+@require_POST
+def delimitation_booth_place(request: HttpRequest, pk: int) -> HttpResponse:
+    from groups.delimitation import delimitation_booth_place as place
+    from groups.delimitation import delimitation_constituencies_for_placing
+
+    booth = get_object_or_404(Group, pk=pk, kind=Kind.BOOTH)
+    form = BoothPlaceForm(
+        request.POST, constituencies=delimitation_constituencies_for_placing(user=request.user)
+    )
+    if form.is_valid():
+        constituency = get_object_or_404(Group, code=form.cleaned_data["constituency"])
+        try:
+            booth = place(actor=request.user, booth=booth, constituency=constituency)
+        except (permissions.Forbidden, permissions.OutsideArea):
+            raise  # 403 / 404
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(booth)s is placed in %(group)s as %(code)s.")
+                % {"booth": booth.name, "group": constituency.name, "code": booth.code},
+            )
+    else:
+        messages.error(request, _("Choose an assembly constituency to place the booth in."))
+    return redirect("groups:delimitation_booths")

@@ -56,6 +56,8 @@ def test_each_page_type_loads_with_no_csp_violation_or_script_error(
         f"/groups/{booth.pk}/edit/",
         f"/groups/{booth.pk}/move/",
         f"/groups/{booth.pk}/merge/",
+        "/groups/delimitation/",
+        "/groups/delimitation/booths/",
         "/members/",
         f"/members/{members[0].pk}/",
         f"/members/{members[0].pk}/edit/",

@@ -17,7 +17,8 @@ from groups.models import Group
 from tests.members.test_register import form_data
 
 SERVICE_MODULES = ["groups/services.py", "members/services.py", "cadreconnect/permissions.py",
-                   "members/validation.py", "cadreconnect/validation.py"]  # fmt: skip
+                   "members/validation.py", "cadreconnect/validation.py",
+                   "groups/delimitation/office.py", "groups/signals.py"]  # fmt: skip
 
 
 def test_a_state_lead_sees_a_service_refusal_in_hindi(client, gopal, tree):
