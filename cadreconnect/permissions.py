@@ -93,7 +93,9 @@ class Forbidden(ApplicationError, PermissionDenied):
 
 
 def _assignment_nodes(user) -> list[tuple[str, int, int, int, int]]:
-    return user_assignment_nodes(user) if _active(user) else []
+    """The assignments that allow writes: those at active nodes (a retired node's role keeps
+    read access only, through the user's scope)."""
+    return user_assignment_nodes(user, active_only=True) if _active(user) else []
 
 
 def _active(user) -> bool:
@@ -116,7 +118,7 @@ def action_scope(user, action: Action | str) -> Scope:
         allowed = TABLE[action]
         every = _assignment_nodes(user)
         nodes = [node for role, *node in every if role in allowed]
-        if len(nodes) == len(every):
+        if len(nodes) == len(user_assignment_nodes(user)):
             scope = user_scope(user)  # every role of theirs allows it: their whole area
         else:
             scope = scope_of(nodes) if nodes else Scope(everything=False)

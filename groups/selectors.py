@@ -82,19 +82,26 @@ def user_scope(user: User) -> Scope:
     return scope
 
 
-def user_assignment_nodes(user: User) -> list[tuple[str, int, int, int, int]]:
+def user_assignment_nodes(
+    user: User, *, active_only: bool = False
+) -> list[tuple[str, int, int, int, int]]:
     """(role, kind, tree_id, lft, rght) of each of the user's assignments, read once per
-    request (cached on the user object): the scope and the permission table both use it."""
-    cached = getattr(user, "_assignment_nodes", None)
+    request (cached on the user object): the scope and the permission table both use it.
+
+    `active_only`: only assignments at active nodes. A role at a node that was retired (a
+    delimitation, a deactivation) still lets its holder see what was theirs, but allows no
+    write until they are given a role somewhere else (cadreconnect.permissions)."""
+    cached = getattr(user, "_assignment_rows", None)
     if cached is None:
         cached = [
             tuple(row)
             for row in Assignment.objects.filter(user=user).values_list(
-                "role", "group__kind", "group__tree_id", "group__lft", "group__rght"
+                "role", "group__kind", "group__tree_id", "group__lft", "group__rght",
+                "group__is_active",
             )
-        ]
-        user._assignment_nodes = cached
-    return cached
+        ]  # fmt: skip
+        user._assignment_rows = cached
+    return [row[:5] for row in cached if row[5] or not active_only]
 
 
 def _outermost(nodes: list[tuple[int, int, int, int]]) -> tuple[tuple[int, int, int], ...]:

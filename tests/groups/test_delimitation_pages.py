@@ -196,3 +196,22 @@ def test_a_role_at_a_retired_node_is_told_once_at_sign_in(retired, password):
         reverse("account_login"), {"login": viewer.email, "password": password}, follow=True
     )
     assert "was retired" not in again.content.decode()
+
+
+def test_a_lead_at_a_retired_node_keeps_read_access_and_writes_nothing(scene, gopal):
+    """Chandra led Cuncolim before it was retired: she still sees it and its members, and
+    may no longer change it, register members in it or give roles there; Gopal, the state's
+    lead, still may."""
+    chandra = staff("chandra@cadreconnect.example", "Chandra Cuncolim", scene.cuncolim, Role.LEAD)
+    applying.delimitation_apply(actor=None, data=RETIRE_CUNCOLIM, file_name="mapping.csv")
+    client = client_of(chandra)
+    cuncolim = reverse("groups:detail", args=[scene.cuncolim.pk])
+
+    assert client.get(cuncolim).status_code == 200
+    member = scene.cuncolim_members[0]
+    assert client.get(reverse("members:detail", args=[member.pk])).status_code == 200
+    assert client.post(reverse("members:edit", args=[member.pk]), {}).status_code == 403
+    booth = scene.cuncolim_booths[1]
+    assert place(chandra, booth, "S05-AC-030").status_code in {403, 404}
+    assert client.post(reverse("groups:roles", args=[scene.cuncolim.pk]), {}).status_code == 403
+    assert place(gopal, booth, "S05-AC-021").status_code == 302
