@@ -358,3 +358,105 @@ def tree_specs(
             f"Unknown state code(s) in the {chosen.year} list: {', '.join(sorted(missing))}"
         )
     return states
+
+
+# --- The delimitation from the 2008 list to the 2024 one ------------------------------------
+
+MAPPING_2008_2024_CSV = DATA_DIR / "delimitation-2008-2024.csv"
+MAPPING_COLUMNS = ("action", "old_code", "new_code", "above", "kind", "name", "name_local",
+                   "electors")  # fmt: skip
+# States redrawn since 2008 (no constituency-level order): their 2008 ACs are retired, their
+# booths listed for a lead to place, and the new ACs created from the 2024 list. Assam keeps
+# its state and PC nodes (same codes, the 2024 names); J&K's state node S09 is retired whole
+# and U08 (J&K) and U09 (Ladakh) are created.
+REDRAWN_2008 = ("S03", "S09")
+# Telangana's share of Andhra Pradesh's 2008 numbers (AP Reorganisation Act 2014).
+TELANGANA_LAST_PC, TELANGANA_LAST_AC = 17, 119
+_KIND_WORD = {Kind.STATE: "state", Kind.PARLIAMENTARY: "pc", Kind.ASSEMBLY: "ac"}
+
+
+def _code_2024(code: str) -> str | None:
+    """A 2008 node's code in the 2024 tree when it stands on the same ground; None when it is
+    retired (U04, whose one PC moves into U03, and the redrawn states' nodes)."""
+    parts = code.split("-")
+    st = parts[0]
+    if st == "S09" or (st == "S03" and len(parts) == 3 and parts[1] == "AC"):
+        return None
+    if len(parts) == 1:
+        return None if st == "U04" else st
+    level, number = parts[1], int(parts[2])
+    if st == "S01":
+        last = TELANGANA_LAST_PC if level == "PC" else TELANGANA_LAST_AC
+        if number <= last:
+            return "-".join(["S29", *parts[1:]])
+        width = len(parts[2])
+        return f"S01-{level}-{number - last:0{width}d}"
+    # Dadra and Nagar Haveli and Daman and Diu: PC/AC 1 Daman and Diu (2008 U04), 2 Dadra and
+    # Nagar Haveli (2008 U03).
+    if st == "U03":
+        return f"U03-{level}-{number + 1:0{len(parts[2])}d}"
+    if st == "U04":
+        return "-".join(["U03", *parts[1:]])
+    return code
+
+
+def mapping_2008_2024_rows() -> list[dict[str, str]]:
+    """The mapping (groups/delimitation's file format) that turns a tree loaded from the 2008
+    list into the 2024 one: codes, names, parents and electors as a fresh 2024 load writes
+    them. Written to groups/data/delimitation-2008-2024.csv by `manage.py
+    groups_mapping_2008_2024`."""
+    old = {s.code: s for nodes in tree_specs(with_booths=False, edition="2008").values()
+           for s in nodes}  # fmt: skip
+    new = {s.code: s for nodes in tree_specs(with_booths=False, edition="2024").values()
+           for s in nodes}  # fmt: skip
+    rows: list[dict[str, str]] = []
+
+    def row(action: str, **values: object) -> None:
+        rows.append({column: str(values.get(column) or "") for column in MAPPING_COLUMNS}
+                    | {"action": action})  # fmt: skip
+
+    kept: set[str] = set()
+    for code, spec in old.items():
+        target = _code_2024(code)
+        if target is None:
+            continue
+        after = new.get(target)
+        if after is None or after.kind != spec.kind:
+            raise ValueError(f"{code} maps to {target}, which the 2024 list lacks or differs.")
+        kept.add(target)
+        parent_after = _code_2024(spec.parent_code) if spec.parent_code else None
+        changes = {
+            "new_code": target if target != code else "",
+            "above": after.parent_code if after.parent_code != parent_after else "",
+            "name": after.name if after.name != spec.name else "",
+            "name_local": after.name_local if after.name_local != spec.name_local else "",
+            "electors": after.electors if after.electors != spec.electors else "",
+        }
+        if any(changes.values()):
+            row("move", old_code=code, kind=_KIND_WORD[spec.kind], **changes)
+    for code, spec in new.items():
+        if code not in kept:
+            row("create", new_code=code, above=spec.parent_code or "",
+                kind=_KIND_WORD[spec.kind], name=spec.name, name_local=spec.name_local,
+                electors=spec.electors)  # fmt: skip
+    for code, spec in old.items():
+        if _code_2024(code) is not None:
+            continue
+        st = code.split("-")[0]
+        if spec.kind == Kind.STATE:
+            row("retire", old_code=code, kind="state")
+        elif st == "S03":
+            # New ACs take these codes: the old ones keep theirs for history.
+            row("retire", old_code=code, new_code=code.replace("S03-", "S03-2008-", 1),
+                kind=_KIND_WORD[spec.kind])  # fmt: skip
+    return rows
+
+
+def mapping_2008_2024_csv() -> str:
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=MAPPING_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(mapping_2008_2024_rows())
+    return out.getvalue()
