@@ -6,30 +6,47 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 
 from django.db import connection
 from django.utils import timezone
 
+from cadreconnect.validation import CONTROL_CHARACTERS
 from groups.models import Group, Kind
 from groups.selectors import Scope
-from members.importing.checking import MEMBER_COLUMNS, CheckedRow
+from members.importing.checking import MEMBER_COLUMNS, STAGING_COLUMNS, CheckedRow
 from members.models import Consent, Member
 
 UPDATED_ON_CONFLICT = [c for c in MEMBER_COLUMNS if c != "phone"]
+_record = operator.attrgetter("record")  # a checked row as staged (STAGING_COLUMNS)
 
 
 # A batch's lookups (2,000 booth codes, 2,000 phones) pass one array on PostgreSQL: an IN list
 # of 2,000 values costs Django as long to build as the database takes to answer it.
 
+# Between the codes of a batch's booth lookup: a control character, which no code looked up
+# holds (see active_booths).
+CODE_SEPARATOR = "\x1f"
+
 
 def active_booths(codes: list[str]) -> list[tuple[int, str, int, int]]:
-    """(id, code, tree_id, lft) of the active booths of these codes."""
+    """(id, code, tree_id, lft) of the active booths of these codes.
+
+    A code holding a control character names no booth (and PostgreSQL takes no NUL in a
+    string): it is not looked up, and its row is refused by the check. On PostgreSQL the codes
+    go as one string, split there: psycopg2 builds an array parameter element by element,
+    which for 2,000 codes held the lookup thread (and Python's lock) longer than the
+    database took to answer."""
+    if CONTROL_CHARACTERS.search("".join(codes)):
+        codes = [code for code in codes if not CONTROL_CHARACTERS.search(code)]
+    if not codes:
+        return []
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT id, code, tree_id, lft FROM groups_group"
-                " WHERE code = ANY(%s) AND kind = %s AND is_active",
-                [codes, int(Kind.BOOTH)],
+                " WHERE code = ANY(string_to_array(%s, %s)) AND kind = %s AND is_active",
+                [CODE_SEPARATOR.join(codes), CODE_SEPARATOR, int(Kind.BOOTH)],
             )
             return cursor.fetchall()
     return list(
@@ -61,14 +78,20 @@ def copy_to_staging(cursor, rows: list[CheckedRow]) -> None:
     quoted empty string, which FORCE_NULL reads as NULL in the columns that may be NULL."""
     buffer = io.StringIO()
     csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(
-        (*row.record, row.consent_whatsapp, row.consent_sms) for row in rows
+        map(_record, rows)
     )
+    size = buffer.tell()
     buffer.seek(0)
-    columns = ", ".join([*MEMBER_COLUMNS, "consent_whatsapp", "consent_sms"])
+    columns = ", ".join(STAGING_COLUMNS)
+    # The batch in one piece: psycopg2 reads the buffer `size` characters at a time (8 KB
+    # unless told) and takes Python's lock back for every piece, so that a writer thread
+    # waited for the reading thread some forty times a batch (up to 5 ms each, Python's
+    # switch interval) while its database connection sat idle.
     cursor.cursor.copy_expert(
         f"COPY member_staging ({columns}) FROM STDIN WITH (FORMAT csv,"
         " FORCE_NULL (birth_year, state_id))",
         buffer,
+        size=max(size, 8192),
     )
 
 
@@ -113,6 +136,7 @@ def _conflict(update: bool, area: Scope) -> tuple[str, list]:
     )
 
 
+MEMBER_FIELDS = len(MEMBER_COLUMNS)  # of a checked row's record, before its consents
 MEMBER_DEFAULTS = "last_import_id, languages, skills, social_handles, notes, created_at, updated_at"
 PURPOSES = (Consent.Purpose.WHATSAPP, Consent.Purpose.SMS)
 
@@ -129,9 +153,9 @@ def upsert_postgresql(
     with connection.cursor() as cursor:
         # A batch lost to a crash in the instant after its commit is lost whole, with its
         # progress counts: the import is re-run to finish. Not waiting for the disk on
-        # each commit is worth that.
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(STAGING_TABLE_SQL)
+        # each commit is worth that. (One round trip with the staging table: each answer
+        # waits for Python's lock, see copy_to_staging.)
+        cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {STAGING_TABLE_SQL}")
         copy_to_staging(cursor, rows)
         # Consents go in with the members they belong to, joined to what the INSERT
         # returns (no index lookup per row): the members created, and under "update" those
@@ -175,8 +199,8 @@ def upsert_batched(
         cursor.executemany(
             f"INSERT INTO members_member ({columns}, {MEMBER_DEFAULTS}) VALUES ({placeholders})"
             f" ON CONFLICT (phone) {conflict}",
-            [(*row.record, member_import_id, "[]", "[]", "{}", "", now, now, *conflict_params)
-             for row in rows],
+            [(*row.record[:MEMBER_FIELDS], member_import_id, "[]", "[]", "{}", "", now, now,
+              *conflict_params) for row in rows],
         )  # fmt: skip
         written = (
             set(Member.objects.filter(phone__in=phones, last_import_id=member_import_id)

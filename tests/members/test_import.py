@@ -414,6 +414,28 @@ def test_a_nul_byte_after_the_first_64_kb_is_a_problem_the_check_finds(
     assert Member.objects.get(phone="+919800002600").name_local == ""
 
 
+def test_a_nul_byte_in_a_booth_code_is_a_problem_of_its_row(naveen_client, tree, celery_worker):
+    """The booths of a batch are looked up before its rows are checked: a booth code that
+    PostgreSQL cannot take (a NUL byte, past what the upload sniffs) is refused with its row,
+    by the check and by the run, and the other rows land."""
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(3000)]
+    rows[2500][4] = "S05-AC-001-B-0001\x00"
+    data = csv_bytes(rows)
+    assert data.index(b"\x00") > 64 * 1024
+    upload(naveen_client, data)
+
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+
+    assert [(p["row"], p["column"], p["code"]) for p in checked.problems] == [
+        (2502, "booth", "control_character"),
+    ]
+    assert (checked.created_count, checked.rejected_count) == (2999, 1)
+    done = run(naveen_client, checked)
+    assert (done.created_count, done.rejected_count) == (2999, 1)
+    assert Member.objects.count() == 2999
+    assert not Member.objects.filter(phone="+919800002500").exists()
+
+
 def test_a_file_without_booths_imports_with_a_booth_for_the_whole_file(
     naveen_client, tree, celery_worker
 ):
