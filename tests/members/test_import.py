@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 import signal
+import sys
 
 import pytest
 
@@ -364,6 +366,8 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
         return write_members(rows, **options)
 
     monkeypatch.setattr(writing, "write_members", third_batch_fails)
+    # The import tunes the interpreter while it runs (the worker is a thread of this process).
+    interpreter = (gc.get_threshold(), sys.getswitchinterval())
     booths = [booth.code for booth in tree.mandrem_booths]
     rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], "yes"] for n in range(40)]
     upload(naveen_client, csv_bytes(rows))
@@ -374,6 +378,7 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
 
     failed = MemberImport.objects.get(pk=checked.pk)
     assert "The import stopped (RuntimeError)" in failed.error
+    assert (gc.get_threshold(), sys.getswitchinterval()) == interpreter  # restored
     written = Member.objects.count()
     assert written % 5 == 0 and written < 40
     assert written == failed.rows_processed == failed.created_count
@@ -386,6 +391,7 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
     monkeypatch.setattr(writing, "write_members", write_members)
     done = run(naveen_client, failed)
 
+    assert (gc.get_threshold(), sys.getswitchinterval()) == interpreter
     assert Member.objects.count() == 40 == done.created_count + done.skipped_count
     assert done.skipped_count == written
     assert Consent.objects.count() == 40
