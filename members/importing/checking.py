@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import operator
-from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -108,10 +107,18 @@ class RowProblem:
 class CheckedRow:
     line: int
     phone: str
-    record: tuple  # in the order of MEMBER_COLUMNS
-    consent_whatsapp: bool
-    consent_sms: bool
+    # The member's columns (MEMBER_COLUMNS), then the consents the file gives: the row as
+    # the writer stages it (STAGING_COLUMNS), with nothing to build again.
+    record: tuple
     warnings: list[RowProblem] | None = None
+
+    @property
+    def consent_whatsapp(self) -> bool:
+        return self.record[-2]
+
+    @property
+    def consent_sms(self) -> bool:
+        return self.record[-1]
 
 
 @dataclass
@@ -159,9 +166,13 @@ class BoothLookup:
         scope = self.scope
         states = self.states
         entries: dict[str, tuple[int, int, int | None] | None] = dict.fromkeys(missing)
-        for booth_id, code, tree_id, lft in sql.active_booths(missing):
-            if scope.everything or scope.contains_position(tree_id, lft):
-                entries[code] = (booth_id, tree_id, states.get(tree_id))
+        rows = sql.active_booths(missing)
+        if not scope.everything:
+            inside = scope.contains_position
+            rows = [row for row in rows if inside(row[2], row[3])]
+        # (A comprehension: over the whole tree this runs for nearly every row of the file.)
+        entries.update({code: (booth_id, tree_id, states.get(tree_id))
+                        for booth_id, code, tree_id, _lft in rows})  # fmt: skip
         return entries
 
     def members_elsewhere(self, phones: list[str]) -> set[str]:
@@ -199,12 +210,10 @@ def _states_of_trees() -> dict[int, int | None]:
     return states
 
 
-_Cells = namedtuple("_Cells", list(TARGETS))
+CELLS = tuple(TARGETS)  # a row's cells, in this order (RowChecker.__call__ unpacks them so)
 STATUSES = frozenset(Member.Status.values)
-
-
-_Cells = namedtuple("_Cells", list(TARGETS))
-STATUSES = frozenset(Member.Status.values)
+ACTIVE = Member.Status.ACTIVE
+ANSWERS = {**dict.fromkeys(NO, False), **dict.fromkeys(YES, True)}  # a consent, lowercased
 
 
 class RowChecker:
@@ -212,8 +221,9 @@ class RowChecker:
     used by the check (dry run) and by the run alike, so that a file that passes its check
     writes every row it promised.
 
-    The column lookups are worked out once per file, so that a row costs a few microseconds:
-    a million-row file spends seconds here, not minutes.
+    The column lookups are worked out once per file, and a row's cells are read into local
+    names (no object per row but the result), so that a row costs a few microseconds: this
+    runs a million times in the thread that sets a large import's pace.
     """
 
     def __init__(
@@ -221,7 +231,7 @@ class RowChecker:
     ) -> None:
         self.width = max(mapping.values(), default=-1) + 1
         # A target with no column reads the padding cell after the last mapped one: always "".
-        self.pick = operator.itemgetter(*(mapping.get(target, self.width) for target in TARGETS))
+        self.pick = operator.itemgetter(*(mapping.get(target, self.width) for target in CELLS))
         self.padding = [""] * (self.width + 1)
         self.booth_index = mapping.get("booth", self.width)
         self.default_booth = default_booth.strip().upper()
@@ -230,9 +240,16 @@ class RowChecker:
         self.birth_years = birth_year_bounds(self.today)
         self.oldest_joining = joined_on_earliest(self.today)
 
-    def booth_code(self, values: list[str]) -> str:
-        code = values[self.booth_index] if self.booth_index < len(values) else ""
-        return code.strip().upper() or self.default_booth
+    def booth_codes(self, lines: list[tuple[int, list[str]]]) -> set[str]:
+        """The booth codes of a batch of (line, values): each row's, or the booth for the whole
+        file where the row has none."""
+        index = self.booth_index
+        codes = {values[index].strip().upper() if index < len(values) else ""
+                 for _, values in lines}  # fmt: skip
+        if "" in codes and self.default_booth:
+            codes.discard("")
+            codes.add(self.default_booth)
+        return codes
 
     def __call__(
         self, values: list[str], line: int, booths: BoothLookup
@@ -241,25 +258,32 @@ class RowChecker:
         of the row's problems (row, column, code, message)."""
         row = values[: self.width]
         row += self.padding[len(row) :]
-        cells = [value.strip() for value in self.pick(row)]
+        cells = list(map(str.strip, self.pick(row)))
+        joined = "".join(cells)
         warnings: list[RowProblem] = []
-        if max(map(len, cells)) > self.cell_chars or CONTROL_CHARACTERS.search("".join(cells)):
+        limit = self.cell_chars
+        # No cell is longer than the limit when all of them together are not.
+        if (len(joined) > limit and max(map(len, cells)) > limit) or CONTROL_CHARACTERS.search(
+            joined
+        ):
             cells, problems = self._unreadable_cells(cells, line, warnings)
             if problems:
                 return problems
-        cell = _Cells._make(cells)
+        (full_name, name_local, phone_cell, whatsapp_cell, email_cell, gender_cell, birth_cell,
+         epic_cell, booth_cell, status_cell, joined_cell, whatsapp_consent_cell,
+         sms_consent_cell) = cells  # fmt: skip
         problems: list[RowProblem] = []
-        if not cell.full_name:
+        if not full_name:
             problems.append(RowProblem(line, "full_name", "name_missing", _("the name is empty")))
-        elif len(cell.full_name) > 200:
+        elif len(full_name) > 200:
             problems.append(RowProblem(line, "full_name", "name_too_long",
                                        _("the name is longer than 200 characters")))  # fmt: skip
-        phone = whatsapp = epic = email = ""
+        phone = ""
         try:
-            phone = phone_normalise(cell.phone)
+            phone = phone_normalise(phone_cell)
         except ValidationError as error:
             problems.append(RowProblem(line, "phone", "phone_invalid", " ".join(error.messages)))
-        booth_code = cell.booth.upper() or self.default_booth
+        booth_code = booth_cell.upper() or self.default_booth
         booth = booths.found.get(booth_code) if booth_code else None
         if not booth_code:
             problems.append(RowProblem(line, "booth", "booth_missing",
@@ -271,64 +295,66 @@ class RowChecker:
             ))  # fmt: skip
         if problems:
             return problems
-        # Optional fields: one that fails its check is left empty, with a warning.
-        name_local = cell.name_local
+        # Optional fields: one that fails its check is left empty, with a warning. (An empty
+        # cell, the most common by far, is tested first.)
         if len(name_local) > 200:
             name_local = ""
             warnings.append(self._warning(line, "name_local", "name_local_too_long",
                                           _("longer than 200 characters")))  # fmt: skip
-        if cell.whatsapp_number:
+        whatsapp = ""
+        if whatsapp_cell:
             try:
-                whatsapp = phone_normalise(cell.whatsapp_number)
+                whatsapp = phone_normalise(whatsapp_cell)
             except ValidationError as error:
                 warnings.append(self._warning(line, "whatsapp_number", "whatsapp_invalid",
                                               " ".join(error.messages)))  # fmt: skip
-        if cell.epic:
+        epic = ""
+        if epic_cell:
             try:
-                epic = epic_normalise(cell.epic)
+                epic = epic_normalise(epic_cell)
             except ValidationError as error:
                 warnings.append(
                     self._warning(line, "epic", "epic_invalid", " ".join(error.messages))
                 )
-        if cell.email:
+        email = ""
+        if email_cell:
             try:
-                if len(cell.email) > 254:
+                if len(email_cell) > 254:
                     raise ValidationError("too long")
-                validate_email(cell.email)
-                email = cell.email
+                validate_email(email_cell)
+                email = email_cell
             except ValidationError:
                 warnings.append(self._warning(
                     line, "email", "email_invalid",
-                    _("“%(value)s” is not an e-mail address") % {"value": cell.email[:60]},
+                    _("“%(value)s” is not an e-mail address") % {"value": email_cell[:60]},
                 ))  # fmt: skip
-        gender = GENDERS.get(cell.gender.lower())
+        gender = GENDERS.get(gender_cell.lower())
         if gender is None:
             gender = ""
             warnings.append(self._warning(line, "gender", "gender_invalid",
                                           _("use female, male or other")))  # fmt: skip
         birth_year = None
-        if cell.birth_year:
-            year = cell.birth_year
+        if birth_cell:
             oldest, youngest = self.birth_years
-            if year.isdigit() and oldest <= int(year) <= youngest:
-                birth_year = int(year)
+            if birth_cell.isdigit() and oldest <= int(birth_cell) <= youngest:
+                birth_year = int(birth_cell)
             else:
                 warnings.append(self._warning(
                     line, "birth_year", "birth_year_invalid",
                     _("“%(value)s” is not a year between %(oldest)s and %(youngest)s")
-                    % {"value": year[:10], "oldest": oldest, "youngest": youngest},
+                    % {"value": birth_cell[:10], "oldest": oldest, "youngest": youngest},
                 ))  # fmt: skip
-        status = cell.status.lower() or Member.Status.ACTIVE
+        status = status_cell.lower() if status_cell else ACTIVE
         if status not in STATUSES:
-            status = Member.Status.ACTIVE
+            status = ACTIVE
             warnings.append(self._warning(
                 line, "status", "status_invalid",
                 _("use one of %(choices)s") % {"choices": ", ".join(Member.Status.values)},
             ))  # fmt: skip
         joined_on = self.today
-        if cell.joined_on:
+        if joined_cell:
             try:
-                joined = datetime.date.fromisoformat(cell.joined_on[:10])
+                joined = datetime.date.fromisoformat(joined_cell[:10])
             except ValueError:
                 joined = None
             if joined is not None and self.oldest_joining <= joined <= self.today:
@@ -337,23 +363,23 @@ class RowChecker:
                 warnings.append(self._warning(
                     line, "joined_on", "joined_on_invalid",
                     _("“%(value)s” is not a past date like 2024-03-31")
-                    % {"value": cell.joined_on[:20]},
+                    % {"value": joined_cell[:20]},
                 ))  # fmt: skip
-        consents = []
-        for target, answer in (("consent_whatsapp", cell.consent_whatsapp.lower()),
-                               ("consent_sms", cell.consent_sms.lower())):  # fmt: skip
-            if answer in YES:
-                consents.append(True)
-            elif answer in NO:
-                consents.append(False)
-            else:
-                consents.append(False)
-                warnings.append(self._warning(line, target, "consent_invalid",
-                                              _("answer yes or no")))  # fmt: skip
+        consent_whatsapp = ANSWERS.get(whatsapp_consent_cell.lower())
+        if consent_whatsapp is None:
+            consent_whatsapp = False
+            warnings.append(self._warning(line, "consent_whatsapp", "consent_invalid",
+                                          _("answer yes or no")))  # fmt: skip
+        consent_sms = ANSWERS.get(sms_consent_cell.lower())
+        if consent_sms is None:
+            consent_sms = False
+            warnings.append(self._warning(line, "consent_sms", "consent_invalid",
+                                          _("answer yes or no")))  # fmt: skip
         booth_id, tree_id, state_id = booth
-        record = (cell.full_name, name_local, phone, whatsapp, email, gender,
-                  birth_year, epic, booth_id, tree_id, state_id, status, joined_on)  # fmt: skip
-        return CheckedRow(line, phone, record, *consents, warnings or None)
+        record = (full_name, name_local, phone, whatsapp, email, gender, birth_year, epic,
+                  booth_id, tree_id, state_id, status, joined_on, consent_whatsapp,
+                  consent_sms)  # fmt: skip
+        return CheckedRow(line, phone, record, warnings or None)
 
     @staticmethod
     def _warning(line: int, column: str, code: str, message: str) -> RowProblem:
@@ -366,7 +392,7 @@ class RowChecker:
         warning (and the field left empty) in an optional one."""
         problems: list[RowProblem] = []
         cleaned = list(cells)
-        for index, (target, value) in enumerate(zip(TARGETS, cells, strict=True)):
+        for index, (target, value) in enumerate(zip(CELLS, cells, strict=True)):
             if len(value) > self.cell_chars:
                 code = "cell_too_long"
                 message = _("longer than %(limit)s characters") % {"limit": self.cell_chars}
@@ -396,8 +422,9 @@ def column_label(target: str) -> str:
     return str(TARGET_LABELS.get(target, target))
 
 
-# The order of CheckedRow.record.
+# The order of CheckedRow.record: a member's columns, then the consents to record.
 MEMBER_COLUMNS = [
     "full_name", "name_local", "phone", "whatsapp_number", "email", "gender", "birth_year",
     "epic", "booth_id", "tree_id", "state_id", "status", "joined_on",
 ]  # fmt: skip
+STAGING_COLUMNS = [*MEMBER_COLUMNS, "consent_whatsapp", "consent_sms"]

@@ -222,7 +222,8 @@ def _csv_rows(path: Path, limits: Limits) -> Iterator[list[str]]:
                 dialect = csv.excel
 
             def lines() -> Iterator[str]:
-                while line := source.readline(longest + 1):
+                readline = source.readline
+                while line := readline(longest + 1):
                     if len(line) > longest:
                         columns = next(csv.reader([line], dialect), [])
                         if len(columns) > limits.columns:
@@ -235,10 +236,11 @@ def _csv_rows(path: Path, limits: Limits) -> Iterator[list[str]]:
                         )
                     yield line
 
+            most_rows, most_columns = limits.rows, limits.columns
             for number, values in enumerate(csv.reader(lines(), dialect)):
-                if number > limits.rows:
+                if number > most_rows:
                     raise _too_many_rows(limits)
-                if len(values) > limits.columns:
+                if len(values) > most_columns:
                     while values and not values[-1]:
                         values.pop()  # trailing separators are not columns
                     if len(values) > limits.columns:

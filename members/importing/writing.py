@@ -105,6 +105,7 @@ class BatchWriters:
         if not self.threads:
             self._write(batch)
             return
+        batch.checked = sql.staged(batch.checked)  # its COPY data, made in this thread
         self.queue.put(batch)
 
     def _work(self) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 import signal
+import sys
 
 import pytest
 
@@ -364,6 +366,8 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
         return write_members(rows, **options)
 
     monkeypatch.setattr(writing, "write_members", third_batch_fails)
+    # The import tunes the interpreter while it runs (the worker is a thread of this process).
+    interpreter = (gc.get_threshold(), sys.getswitchinterval())
     booths = [booth.code for booth in tree.mandrem_booths]
     rows = [[f"Member {n}", "", f"98{n:08d}", "", booths[n % 3], "yes"] for n in range(40)]
     upload(naveen_client, csv_bytes(rows))
@@ -374,6 +378,7 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
 
     failed = MemberImport.objects.get(pk=checked.pk)
     assert "The import stopped (RuntimeError)" in failed.error
+    assert (gc.get_threshold(), sys.getswitchinterval()) == interpreter  # restored
     written = Member.objects.count()
     assert written % 5 == 0 and written < 40
     assert written == failed.rows_processed == failed.created_count
@@ -386,6 +391,7 @@ def test_a_batch_the_database_refuses_fails_the_import_whole_and_a_second_run_fi
     monkeypatch.setattr(writing, "write_members", write_members)
     done = run(naveen_client, failed)
 
+    assert (gc.get_threshold(), sys.getswitchinterval()) == interpreter
     assert Member.objects.count() == 40 == done.created_count == done.rows_processed
     assert done.skipped_count == 0
     assert Consent.objects.count() == 40
@@ -414,6 +420,28 @@ def test_a_nul_byte_after_the_first_64_kb_is_a_problem_the_check_finds(
     done = run(naveen_client, checked)
     assert done.created_count == Member.objects.count() == 2999
     assert Member.objects.get(phone="+919800002600").name_local == ""
+
+
+def test_a_nul_byte_in_a_booth_code_is_a_problem_of_its_row(naveen_client, tree, celery_worker):
+    """The booths of a batch are looked up before its rows are checked: a booth code that
+    PostgreSQL cannot take (a NUL byte, past what the upload sniffs) is refused with its row,
+    by the check and by the run, and the other rows land."""
+    rows = [[f"Member {n}", "", f"98{n:08d}", "", "S05-AC-001-B-0001", ""] for n in range(3000)]
+    rows[2500][4] = "S05-AC-001-B-0001\x00"
+    data = csv_bytes(rows)
+    assert data.index(b"\x00") > 64 * 1024
+    upload(naveen_client, data)
+
+    checked = check_and_import(naveen_client, MemberImport.objects.get())
+
+    assert [(p["row"], p["column"], p["code"]) for p in checked.problems] == [
+        (2502, "booth", "control_character"),
+    ]
+    assert (checked.created_count, checked.rejected_count) == (2999, 1)
+    done = run(naveen_client, checked)
+    assert (done.created_count, done.rejected_count) == (2999, 1)
+    assert Member.objects.count() == 2999
+    assert not Member.objects.filter(phone="+919800002500").exists()
 
 
 def test_a_file_without_booths_imports_with_a_booth_for_the_whole_file(
