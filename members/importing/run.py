@@ -210,7 +210,7 @@ def _interpreter_for_throughput() -> Iterator[None]:
     - A thread waiting for Python's lock gets it sooner (0.5 ms instead of 5). A writer
       thread needs it back each time the database answers, about seven times a batch,
       while the reading thread holds it: its connection sat idle for up to 5 ms each time
-      (a statement that does nothing took 9-10 ms, 5 ms with this)."""
+      (on a busy two-core machine a statement that does nothing took 9-10 ms, 5 with this)."""
     thresholds = gc.get_threshold()
     switch_interval = sys.getswitchinterval()
     gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
