@@ -41,21 +41,18 @@ def lock_trees(*tree_ids: int) -> None:
 
 
 @contextmanager
-def figures_claim() -> Iterator[bool]:
-    """Hold the one claim on recounting figures, if no other process holds it: yields whether
-    it is held. Recounts of different trees write the same rows (a state's, the national
-    node's), so one process recounts at a time, and a recount that finds the claim taken leaves
-    its work to the holder (groups.services.group_figures_refresh_stale).
+def session_claim(namespace: int, key: int = 0) -> Iterator[bool]:
+    """Hold a one-process claim (namespace, key) for the block, if no other process holds it:
+    yields whether it is held, never waits.
 
     PostgreSQL: a session advisory lock, which goes with the connection when the process dies
-    (a killed worker leaves no claim behind). SQLite: always held; it has one writer at a time,
-    and each recount is one transaction, so two at once do the work twice, never wrong.
+    (a killed worker leaves no claim behind). SQLite: always held; it has one writer at a time.
     """
     if connection.vendor != "postgresql":
         yield True
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FIGURES_LOCK_NAMESPACE, 0])
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, key])
         held = bool(cursor.fetchone()[0])
     try:
         yield held
@@ -63,10 +60,19 @@ def figures_claim() -> Iterator[bool]:
         if held:
             try:
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FIGURES_LOCK_NAMESPACE, 0])
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])
             except DatabaseError:
                 # A connection that cannot say unlock must not live on holding the claim.
                 connection.close()
+
+
+def figures_claim():
+    """Hold the one claim on recounting figures, if no other process holds it: yields whether
+    it is held. Recounts of different trees write the same rows (a state's, the national
+    node's), so one process recounts at a time, and a recount that finds the claim taken leaves
+    its work to the holder (groups.services.group_figures_refresh_stale). On SQLite each
+    recount is one transaction, so two at once do the work twice, never wrong."""
+    return session_claim(FIGURES_LOCK_NAMESPACE)
 
 
 def advisory_locks(namespace: int, keys, *, shared: bool = False) -> None:

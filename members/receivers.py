@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 
 from groups import selectors as group_selectors
 from groups.models import Group, Kind
@@ -61,6 +61,10 @@ def members_follow_trees(*, tree_ids: list[int], state_id: int | None) -> int:
         return cursor.rowcount
 
 
-def members_in_booths(*, booths) -> int:
-    """How many members have their home in these booths (those waiting for placement)."""
-    return Member.objects.filter(booth__in=booths).count()
+def members_in_booths(*, booths) -> dict[int, int]:
+    """How many members have their home in each of these booths (those waiting for
+    placement), by booth id; booths without members are left out."""
+    return dict(
+        Member.objects.filter(booth__in=booths).order_by().values("booth")
+        .annotate(members=Count("pk")).values_list("booth", "members")
+    )  # fmt: skip

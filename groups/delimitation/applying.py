@@ -35,8 +35,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -69,8 +68,8 @@ CLAIM_NAMESPACE = 0x4752444C
 # receiver(tree_ids=[...], state_id=...) -> rows changed: the booths of these trees now belong
 # to that state (None: to none). It runs in the step's transaction, after the renumbering.
 FOLLOW_RECEIVERS: list = []
-# Apps with rows at booths add counter(booths=<Group queryset>) -> how many (members waiting
-# in the booths listed for placement, for the report).
+# Apps with rows at booths add counter(booths=<Group queryset>) -> {booth id: how many}
+# (members waiting in the booths listed for placement, for the report and the leads' page).
 COUNT_RECEIVERS: list = []
 
 Change_ = DelimitationChange.Action
@@ -103,24 +102,9 @@ def _require_national(actor) -> None:
     permissions.require(actor, Action.TREE_CHANGE, national)
 
 
-@contextmanager
-def _claim() -> Iterator[bool]:
+def _claim():
     """Hold the one delimitation claim, if no other process holds it: yields whether held."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, 0)", [CLAIM_NAMESPACE])
-        held = bool(cursor.fetchone()[0])
-    try:
-        yield held
-    finally:
-        if held:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, 0)", [CLAIM_NAMESPACE])
-            except DatabaseError:
-                connection.close()  # never live on holding the claim
+    return tree.session_claim(CLAIM_NAMESPACE)
 
 
 def _busy() -> ApplicationError:
@@ -716,7 +700,7 @@ class _Step:
             in_lines = f"SELECT id FROM delimit_retired WHERE line IN ({placeholders})"  # noqa: S608
             booths = Group.objects.filter(pk__in=RawSQL(in_lines, lines), kind=Kind.BOOTH)  # noqa: S611
             for counter in COUNT_RECEIVERS:
-                self.reports[state_code]["members_to_place"] += counter(booths=booths)
+                self.reports[state_code]["members_to_place"] += sum(counter(booths=booths).values())
         # The holders of roles there are told at their next sign-in; the roles stay, and with
         # them read access to what was theirs, until a lead reassigns them.
         cursor.execute(

@@ -6,6 +6,7 @@ and a lead whose node was retired is told at their next sign-in."""
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 from dataclasses import dataclass
@@ -137,16 +138,11 @@ def delimitation_booths_waiting_with_members(*, user: User) -> list[tuple[BoothP
     from groups.delimitation import delimitation_booths_waiting
 
     placements = list(delimitation_booths_waiting(user=user)[:500])
-    return [
-        (
-            placement,
-            sum(
-                counter(booths=Group.objects.filter(pk=placement.booth_id))
-                for counter in applying.COUNT_RECEIVERS
-            ),
-        )
-        for placement in placements
-    ]
+    booths = Group.objects.filter(pk__in=[placement.booth_id for placement in placements])
+    waiting: collections.Counter[int] = collections.Counter()
+    for counter in applying.COUNT_RECEIVERS:  # one query each for all the booths
+        waiting.update(counter(booths=booths))
+    return [(placement, waiting[placement.booth_id]) for placement in placements]
 
 
 def delimitation_waiting_count(*, user: User) -> int:
