@@ -4,10 +4,9 @@ and throwaway HTTP servers for fakes of outside services."""
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from accounts.models import User
 from cadreconnect.celery import app as celery_app
 from tests.factories import PASSWORD, UserFactory
 from tests.support import processes
+from tests.support.broker import broker_at, unreachable_url
 from tests.support.fake_http import FakeHTTPServer, Responder
 from tests.support.redis import RedisServer, redis_server_available
 from tests.support.services import CHROMIUM, chromium_available, require
@@ -76,30 +76,7 @@ def broker_unreachable() -> Callable[[], AbstractContextManager[None]]:
     """`with broker_unreachable():` this process sends its tasks to a port nothing listens on,
     as when the broker is down (a worker's own connection is left alone); the configured
     broker is back after the block."""
-
-    def forget_connections() -> None:
-        # The app keeps a connection pool and a producer pool made for the broker URL it had;
-        # without them, the next message opens a connection to the URL configured now.
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    @contextmanager
-    def unreachable() -> Iterator[None]:
-        with socket.socket() as probe:  # a port free a moment ago, closed now
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        configured = celery_app.conf.broker_url, celery_app.conf.broker_write_url
-        forget_connections()
-        celery_app.conf.broker_url = celery_app.conf.broker_write_url = (
-            f"redis://127.0.0.1:{port}/0"
-        )
-        try:
-            yield
-        finally:
-            celery_app.conf.broker_url, celery_app.conf.broker_write_url = configured
-            forget_connections()
-
-    return unreachable
+    return lambda: broker_at(unreachable_url())
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from members.models import Consent, Member, MemberImport, MemberImportBatch
 from tests.conftest import wait_until
 from tests.members.test_import import check_and_import, csv_bytes, upload
 from tests.support import processes
+from tests.support.broker import broker_at
 from tests.support.services import require
 
 ROWS = 3000
@@ -220,11 +221,10 @@ def test_the_same_message_delivered_twice_while_the_first_run_lives_runs_the_fil
 def test_redis_restarted_mid_import_the_worker_finishes_it_and_takes_the_next_task(
     naveen, naveen_client, tree, redis_server
 ):
-    from cadreconnect.celery import app
     from cadreconnect.models import WorkerPing
     from cadreconnect.services import worker_ping_request
 
-    with _broker(app, redis_server.url()), worker(broker=redis_server.url()) as process:
+    with broker_at(redis_server.url()), worker(broker=redis_server.url()) as process:
         member_import = checked_import(naveen_client, tree)
         naveen_client.post(f"/members/import/{member_import.pk}/run/")
         wait_until(lambda: written(member_import) >= 5 * BATCH)
@@ -240,18 +240,15 @@ def test_redis_restarted_mid_import_the_worker_finishes_it_and_takes_the_next_ta
 
 
 def test_the_queue_down_when_run_is_pressed_says_so_and_marks_nothing(
-    naveen_client, tree, monkeypatch
+    naveen_client, tree, broker_unreachable
 ):
     """The portal's web process, pointed at a broker that is not there (a port nothing
     listens on): "run" says the queue cannot be reached, the import stays checked, and
     pressing it again once the queue is back runs it."""
-    from cadreconnect.celery import app
-
     with worker():
         member_import = checked_import(naveen_client, tree)
     before = MemberImport.objects.get(pk=member_import.pk)
-    down = f"redis://127.0.0.1:{processes.free_port()}/0"
-    with _broker(app, down):
+    with broker_unreachable():
         response = naveen_client.post(f"/members/import/{member_import.pk}/run/", follow=True)
 
     assert response.status_code == 200
@@ -268,14 +265,13 @@ def test_the_queue_down_when_run_is_pressed_says_so_and_marks_nothing(
         assert_figures_true(tree)
 
 
-def test_an_upload_while_the_queue_is_down_is_kept_and_read_once_it_is_back(naveen_client):
+def test_an_upload_while_the_queue_is_down_is_kept_and_read_once_it_is_back(
+    naveen_client, broker_unreachable
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from cadreconnect.celery import app
-
-    down = f"redis://127.0.0.1:{processes.free_port()}/0"
     data = csv_bytes([["Ravi Naik", "", "9811111111", "", "S05-AC-001-B-0001", ""]])
-    with _broker(app, down):
+    with broker_unreachable():
         response = naveen_client.post(
             "/members/import/", {"file": SimpleUploadedFile("members.csv", data)}, follow=True
         )  # fmt: skip
@@ -286,17 +282,3 @@ def test_an_upload_while_the_queue_is_down_is_kept_and_read_once_it_is_back(nave
     with worker(), beat():  # beat's round sends the lost message again
         wait_until(lambda: MemberImport.objects.get(pk=kept.pk).status == "uploaded")
     assert MemberImport.objects.get(pk=kept.pk).headers[0] == "Name"
-
-
-@contextlib.contextmanager
-def _broker(app, url: str):
-    """The test process's Celery app on another broker URL for the block: its connection and
-    producer pools are set aside, made afresh for `url`, and put back afterwards."""
-    real = (app.conf.broker_write_url, app._pool, app.amqp._producer_pool)
-    app.conf.broker_write_url, app._pool, app.amqp._producer_pool = url, None, None
-    try:
-        yield
-    finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_write_url, app._pool, app.amqp._producer_pool = real
