@@ -391,7 +391,7 @@ def _require_author(actor: User, content: Content) -> None:
 
 
 def _require_visible(actor: User, content: Content) -> None:
-    if not selectors.content_visible_to(actor).filter(pk=content.pk).exists():
+    if not selectors.content_reaches(actor, content):
         raise OutsideArea("No such content.")
 
 

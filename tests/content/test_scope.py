@@ -77,6 +77,26 @@ def test_expired_content_leaves_the_library(tree, esha, gopal, vikram):
     assert not selectors.content_sendable().filter(pk=content.pk).exists()
 
 
+def test_one_content_is_found_as_the_list_finds_it(tree, esha, naveen, sita, vikram, gopal):
+    """content_get_for_user asks one content's targets; content_visible_to asks every
+    content's: the two agree in every state."""
+    north = submitted(esha, [tree.north_goa])
+    mine = draft(esha, [tree.south_goa])
+    for step in ("in_review", "approved", "withdrawn"):
+        if step == "approved":
+            services.content_decide(actor=gopal, content=north, decision="approve")
+        if step == "withdrawn":
+            services.content_withdraw(actor=esha, content=north, reason="Old")
+        for user in (esha, naveen, sita, vikram, gopal):
+            user = type(user).objects.get(pk=user.pk)
+            listed = visible(user)
+            for content in (north, mine):
+                found = selectors.content_reaches(user, Content.objects.get(pk=content.pk))
+                assert found == (content.pk in listed), (step, user.email, content.title)
+    with pytest.raises(Http404):
+        selectors.content_get_for_user(naveen, "not a number")
+
+
 def test_the_review_queue_is_scoped_and_oldest_first(tree, esha, naveen, sita, gopal):
     older = submitted(esha, [tree.north_goa])
     newer = submitted(esha, [tree.mandrem_booths[0]])

@@ -303,8 +303,10 @@ def test_the_author_withdraws_from_every_open_state(tree, esha, gopal):
         "in_review": submitted(esha, [tree.north_goa]),
         "approved": submitted(esha, [tree.north_goa]),
         "changes_requested": submitted(esha, [tree.north_goa]),
+        "scheduled": submitted(esha, [tree.north_goa], send_at=timezone.now() + timedelta(days=1)),
     }
     services.content_decide(actor=gopal, content=contents["approved"], decision="approve")
+    services.content_decide(actor=gopal, content=contents["scheduled"], decision="approve")
     services.content_decide(
         actor=gopal, content=contents["changes_requested"], decision="request_changes",
         comment="Shorter, please.",
