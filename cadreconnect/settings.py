@@ -230,7 +230,7 @@ if not 0 <= MEMBER_MIN_AGE < 120:
 MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 # Rows per transaction, and (PostgreSQL only) how many threads write batches while the next
 # ones are read: each holds a database connection while an import runs.
-MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=2000)
+MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=5000)
 MEMBER_IMPORT_WRITERS = env.int("MEMBER_IMPORT_WRITERS", default=2)
 # A running import's task writes a sign of life this often; one silent for
 # MEMBER_IMPORT_STALE_SECONDS (its worker died) is taken over by the next delivery of its
