@@ -247,11 +247,15 @@ def test_a_mapping_refused_when_the_worker_applies_it_is_shown_refused(scene, ni
 def test_a_check_whose_worker_died_is_checked_again(scene, nita):
     client = client_of(nita)
     check = checked(client, RETIRE_CUNCOLIM)
-    # A worker claimed it two minutes ago and died: no process holds the delimitation claim.
+    # A worker claimed it two minutes ago: while it holds the delimitation claim it is alive.
     DelimitationCheck.objects.filter(pk=check.pk).update(
         status="checking", token="dead", report={},
         started_at=timezone.now() - timedelta(minutes=2),
     )  # fmt: skip
+    with applying._claim() as held:
+        assert held
+        assert "Checking mapping.csv" in check_page(client, check)
+    # Then it died: no process holds the claim.
     assert poll(client, check)["HX-Refresh"] == "true"
     assert "No worker has answered this check for a minute" in check_page(client, check)
     client.post(reverse("groups:delimitation_check_again", args=[check.pk]))
