@@ -59,3 +59,11 @@ def delimitation_check_kept(check_id: int) -> None:
     from groups.delimitation import office
 
     office.delimitation_check_run(check_id=check_id)
+
+
+@shared_task(soft_time_limit=50, time_limit=60)
+def delimitation_checks_resume() -> int:
+    """Beat's round (GROUP_DELIMIT_CHECK_RESUME_SECONDS): stalled checks are sent again."""
+    from groups.delimitation import office
+
+    return office.delimitation_checks_resume()

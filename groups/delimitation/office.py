@@ -24,7 +24,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import User
 from cadreconnect.exceptions import ApplicationError
-from cadreconnect.queue import RETRY_POLICY, QueueUnavailable, enqueue
+from cadreconnect.queue import RETRY_POLICY, QueueUnavailable, enqueue, enqueue_or_log
 from groups import tree
 from groups.delimitation import applying
 from groups.delimitation.reading import MappingRefused, file_digest
@@ -254,6 +254,32 @@ def delimitation_check_again(*, actor: User, check: DelimitationCheck) -> Delimi
         raise
     check.refresh_from_db()
     return check
+
+
+def delimitation_checks_resume() -> int:
+    """Beat's round (GROUP_DELIMIT_CHECK_RESUME_SECONDS): a check stalled (its message lost,
+    its worker dead: delimitation_check_stalled) is set waiting and sent again, once per
+    round even with two beats (a conditional update). A dry run writes nothing, so sending
+    it again is safe. Returns how many were sent."""
+    from groups import tasks
+
+    recent = timezone.now() - timedelta(days=1)  # older ones wait for "Check again"
+    sent = 0
+    candidates = DelimitationCheck.objects.filter(
+        status__in=[Status.WAITING, Status.CHECKING], created_at__gte=recent
+    ).order_by("pk")[:50]
+    for check in candidates:
+        if not delimitation_check_stalled(check):
+            continue
+        if not DelimitationCheck.objects.filter(
+            pk=check.pk, status=check.status, queued_at=check.queued_at, token=check.token
+        ).update(status=Status.WAITING, token="", started_at=None, queued_at=timezone.now()):
+            continue
+        if enqueue_or_log(tasks.delimitation_check_kept, check.pk) is None:
+            break  # the broker is down: the next round tries again
+        logger.info("Delimitation check %s: stalled, its message sent again.", check.pk)
+        sent += 1
+    return sent
 
 
 def delimitation_report_bounded(report: dict, *, limit: int | None = None) -> list[dict]:

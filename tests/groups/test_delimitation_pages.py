@@ -244,7 +244,7 @@ def test_a_mapping_refused_when_the_worker_applies_it_is_shown_refused(scene, ni
     assert check.run == "refused"
 
 
-def test_a_check_whose_worker_died_is_checked_again(scene, nita):
+def test_a_check_whose_worker_died_is_sent_again(scene, nita):
     client = client_of(nita)
     check = checked(client, RETIRE_CUNCOLIM)
     # A worker claimed it two minutes ago: while it holds the delimitation claim it is alive.
@@ -255,14 +255,20 @@ def test_a_check_whose_worker_died_is_checked_again(scene, nita):
     with applying._claim() as held:
         assert held
         assert "Checking mapping.csv" in check_page(client, check)
-    # Then it died: no process holds the claim.
+        assert tasks.delimitation_checks_resume() == 0
+    # Then it died: no process holds the claim. The page says so, and beat's round sends it.
     assert poll(client, check)["HX-Refresh"] == "true"
     assert "No worker has answered this check for a minute" in check_page(client, check)
-    client.post(reverse("groups:delimitation_check_again", args=[check.pk]))
+    assert tasks.delimitation_checks_resume() == 1
+    assert tasks.delimitation_checks_resume() == 0  # sent once
     check.refresh_from_db()
     assert (check.status, check.token) == ("waiting", "")
     tasks.delimitation_check_kept(check.pk)
     assert "S05-2008-AC-030" in check_page(client, check)
+    # "Check again" checks an answered mapping again (the tree may have changed since).
+    client.post(reverse("groups:delimitation_check_again", args=[check.pk]))
+    check.refresh_from_db()
+    assert (check.status, check.report) == ("waiting", {})
 
 
 def test_a_run_whose_worker_died_may_be_asked_for_again(scene, nita):
