@@ -435,7 +435,7 @@ def delimitation_apply(request: HttpRequest) -> HttpResponse:
 
     office.delimitation_office_require(request.user)  # 403 / 404, not a message
     pk = request.POST.get("check", "")
-    if not pk.isdigit() or len(pk) > 18:
+    if not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
         raise Http404(_("No such mapping file."))
     check = office.delimitation_check_get(actor=request.user, pk=int(pk))
     try:

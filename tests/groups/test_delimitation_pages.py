@@ -181,7 +181,7 @@ def test_forged_requests_get_404_or_405_and_change_nothing(scene, nita):
     client = client_of(nita)
     check = checked(client, RETIRE_CUNCOLIM)
     apply_url = reverse("groups:delimitation_apply")
-    for forged in ("", "abc", "-1", str(check.pk + 1000), "9" * 30):
+    for forged in ("", "abc", "-1", "²", "1\x00", str(check.pk + 1000), "9" * 30):
         assert client.post(apply_url, {"check": forged}).status_code == 404
     for digest in ("0" * 64, "abc", "A" * 64, "0" * 65):
         url = reverse("groups:delimitation_status", args=[digest])
