@@ -302,6 +302,9 @@ GROUP_DELIMIT_MAX_ROWS = env_int_between(
     "GROUP_DELIMIT_MAX_ROWS", default=2_000_000, low=1, high=100_000_000
 )
 GROUP_DELIMIT_STEP_PAUSE = env.float("GROUP_DELIMIT_STEP_PAUSE", default=0.0)
+# Beat's round sends again the page's dry runs left without a worker (a lost message, a dead
+# worker: groups.delimitation.office.delimitation_checks_resume).
+GROUP_DELIMIT_CHECK_RESUME_SECONDS = env.float("GROUP_DELIMIT_CHECK_RESUME_SECONDS", default=60.0)
 
 # --- E-mail ---------------------------------------------------------------------------------
 
@@ -455,6 +458,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "groups.tasks.group_figures_refresh_stale",
         "schedule": GROUP_FIGURES_CATCH_UP_SECONDS,
         "options": {"expires": GROUP_FIGURES_CATCH_UP_SECONDS},
+    },
+    "delimitation-checks-resume": {
+        "task": "groups.tasks.delimitation_checks_resume",
+        "schedule": GROUP_DELIMIT_CHECK_RESUME_SECONDS,
+        "options": {"expires": GROUP_DELIMIT_CHECK_RESUME_SECONDS},
     },
     "mails-resend": {
         "task": "accounts.tasks.mails_resend",
