@@ -303,6 +303,69 @@ GROUP_DELIMIT_MAX_ROWS = env_int_between(
 )
 GROUP_DELIMIT_STEP_PAUSE = env.float("GROUP_DELIMIT_STEP_PAUSE", default=0.0)
 
+# --- Content media (content.media) ----------------------------------------------------------
+
+# Largest file a content item of each kind may carry, in bytes. The defaults are the largest
+# that any channel sends (Telegram: photos 10 MB, other files 50 MB; WhatsApp: documents
+# 100 MB); the editor shows per channel whether a file fits. The web server in front must take
+# request bodies of the largest of these (nginx: client_max_body_size).
+CONTENT_MEDIA_MAX_BYTES = {
+    "image": env_int_between(
+        "CONTENT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024, low=1024, high=1 << 30
+    ),
+    "video": env_int_between(
+        "CONTENT_VIDEO_MAX_BYTES", default=50 * 1024 * 1024, low=1024, high=1 << 34
+    ),
+    "document": env_int_between(
+        "CONTENT_DOCUMENT_MAX_BYTES", default=100 * 1024 * 1024, low=1024, high=1 << 34
+    ),
+}
+# Images larger than this in pixels are refused from their header, before any pixel is
+# decoded (a "decompression bomb" packs gigapixels into kilobytes). Making a thumbnail of the
+# largest PNG taken holds it decoded for a moment: 40 megapixels is 160 MB. At most Pillow's
+# own limit (Image.MAX_IMAGE_PIXELS, 89 megapixels), past which Pillow warns.
+CONTENT_IMAGE_MAX_PIXELS = env_int_between(
+    "CONTENT_IMAGE_MAX_PIXELS", default=40_000_000, low=10_000, high=89_478_485
+)
+CONTENT_IMAGE_MAX_SIDE = env_int_between(
+    "CONTENT_IMAGE_MAX_SIDE", default=20_000, low=100, high=65_535
+)
+# The longest side of an image's thumbnail, in pixels.
+CONTENT_THUMBNAIL_SIZE = env_int_between("CONTENT_THUMBNAIL_SIZE", default=480, low=32, high=2048)
+
+# Where content files and thumbnails are kept: local disk under MEDIA_ROOT by default, or an
+# S3-compatible bucket when CONTENT_MEDIA_S3_BUCKET is set (install django-storages[s3];
+# credentials come the way boto3 finds them: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or
+# the host's role). The bucket stays private: files are served by the portal, which checks the
+# reader's scope (content.media.media_response). A store of its own, not "default": member
+# imports read their uploads from local disk.
+CONTENT_MEDIA_S3_BUCKET = env.str("CONTENT_MEDIA_S3_BUCKET", default="")
+if CONTENT_MEDIA_S3_BUCKET:
+    import importlib.util
+
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "CONTENT_MEDIA_S3_BUCKET is set but django-storages is not installed: "
+            "pip install 'django-storages[s3]==1.14.6', or unset CONTENT_MEDIA_S3_BUCKET to "
+            "keep content files on local disk."
+        )
+    STORAGES["content_media"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": CONTENT_MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("CONTENT_MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("CONTENT_MEDIA_S3_REGION", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["content_media"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+
 # --- E-mail ---------------------------------------------------------------------------------
 
 EMAIL_CONFIG = env.email_url(
