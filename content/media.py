@@ -263,6 +263,16 @@ def media_inspect(uploaded_file: IO[bytes], *, kind: str) -> MediaInfo:
     )  # fmt: skip
 
 
+def media_accept(kind: str) -> str:
+    """The `accept` attribute of a file picker for content of this kind: the browser offers
+    these types first (a hint only; the bytes decide)."""
+    return ",".join(
+        f"{media_type.mime_type},.{media_type.extension}"
+        for media_type in TYPES.values()
+        if media_type.kind == kind
+    )
+
+
 def media_display_name(name: str) -> str:
     """An uploader's file name made fit to show and to offer as a download name: no folders,
     no control characters (NUL included), no leading dots, at most 100 characters."""

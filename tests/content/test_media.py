@@ -302,6 +302,23 @@ def test_refusals_speak_hindi():
     assert "छवि" in refusal.value.message
 
 
+@pytest.mark.parametrize(
+    ("content", "kind", "code"),
+    [(b"", "image", "file_empty"), (image_bytes("PNG"), "link", "media_kind")],
+    ids=["empty", "link-content"],
+)
+def test_an_empty_file_or_a_kind_without_files_is_refused(content, kind, code):
+    with pytest.raises(MediaError) as refusal:
+        media.media_inspect(upload(content, "photo.png"), kind=kind)
+
+    assert refusal.value.code == code
+
+
+def test_the_file_picker_offers_the_types_taken():
+    assert media.media_accept("video") == "video/mp4,.mp4,video/3gpp,.3gp"
+    assert media.media_accept("link") == ""
+
+
 # --- Thumbnails -----------------------------------------------------------------------------
 
 
@@ -431,6 +448,40 @@ def test_a_video_for_an_image_content_is_refused():
 
 
 # --- Documents ------------------------------------------------------------------------------
+
+
+def test_a_video_laid_out_as_ffmpeg_writes_it_is_taken():
+    """ffmpeg's default layout: the movie box after the media, a free box, and media data
+    whose size is written in 64 bits."""
+    ftyp = box(b"ftyp", b"isom\0\0\2\0isomiso2avc1mp41")
+    mdat = struct.pack(">I4sQ", 1, b"mdat", 16 + 5000) + bytes(5000)
+    video = ftyp + box(b"free") + mdat + box(b"moov", box(b"mvhd", bytes(100)))
+
+    info = media.media_inspect(upload(video, "clip.mp4", "video/mp4"), kind="video")
+
+    assert info.mime_type == "video/mp4"
+
+
+def test_a_pdf_made_by_a_real_writer_is_taken():
+    buffer = io.BytesIO()
+    Image.new("RGB", (50, 50), "white").save(buffer, "PDF")
+
+    info = media.media_inspect(upload(buffer.getvalue(), "leaflet.pdf"), kind="document")
+
+    assert info.mime_type == "application/pdf"
+
+
+def test_a_workbook_saved_by_openpyxl_is_an_excel_file():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["Booth", "Volunteers"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    info = media.media_inspect(upload(buffer.getvalue(), "plan.xlsx"), kind="document")
+
+    assert (info.extension, info.label) == ("xlsx", "Excel")
 
 
 def test_a_pdf_is_taken():
