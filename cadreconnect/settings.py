@@ -36,6 +36,14 @@ def env_bool(name: str, *, default: bool) -> bool:
     )
 
 
+def env_int_between(name: str, *, default: int, low: int, high: int) -> int:
+    """A whole number within bounds; anything else stops start-up."""
+    value = env.int(name, default=default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name}={value} is out of range: use {low} to {high}.")
+    return value
+
+
 DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -221,88 +229,6 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
-# The youngest a member may be, in years (the birth year check; the oldest is 120).
-MEMBER_MIN_AGE = env.int("MEMBER_MIN_AGE", default=18)
-if not 0 <= MEMBER_MIN_AGE < 120:
-    raise ImproperlyConfigured(f"MEMBER_MIN_AGE={MEMBER_MIN_AGE} is not an age from 0 to 119.")
-
-# Largest member list (CSV or XLSX) staff may upload, in bytes.
-MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
-# Rows per transaction, and (PostgreSQL only) how many threads write batches while the next
-# ones are read: each holds a database connection while an import runs.
-MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=2000)
-MEMBER_IMPORT_WRITERS = env.int("MEMBER_IMPORT_WRITERS", default=2)
-# A running import's task writes a sign of life this often; one silent for
-# MEMBER_IMPORT_STALE_SECONDS (its worker died) is taken over by the next delivery of its
-# message, which beat sends every MEMBER_IMPORT_RESUME_SECONDS: resumed within
-# stale + resume seconds (3 minutes by default), long before the broker's visibility timeout.
-MEMBER_IMPORT_HEARTBEAT_SECONDS = env.float("MEMBER_IMPORT_HEARTBEAT_SECONDS", default=15.0)
-MEMBER_IMPORT_STALE_SECONDS = env.float("MEMBER_IMPORT_STALE_SECONDS", default=120.0)
-MEMBER_IMPORT_RESUME_SECONDS = env.float("MEMBER_IMPORT_RESUME_SECONDS", default=60.0)
-if not 0 < MEMBER_IMPORT_HEARTBEAT_SECONDS * 3 <= MEMBER_IMPORT_STALE_SECONDS:
-    raise ImproperlyConfigured(
-        "MEMBER_IMPORT_STALE_SECONDS must be at least three MEMBER_IMPORT_HEARTBEAT_SECONDS, "
-        "or a live import would be taken over."
-    )
-# An import whose worker died this many times in a row is failed instead of taken over again.
-MEMBER_IMPORT_MAX_RESUMES = env.int("MEMBER_IMPORT_MAX_RESUMES", default=5)
-# Seconds an import waits after each batch (0: none): throttles imports on a busy database.
-MEMBER_IMPORT_BATCH_PAUSE = env.float("MEMBER_IMPORT_BATCH_PAUSE", default=0.0)
-# Beat's catch-up rounds: trees whose figures are marked stale are recounted this often (a
-# recount whose message was lost, the broker down when a member was saved), and mails not sent
-# are sent to the workers again this long after their last message.
-GROUP_FIGURES_CATCH_UP_SECONDS = env.float("GROUP_FIGURES_CATCH_UP_SECONDS", default=60.0)
-MAIL_RESEND_SECONDS = env.float("MAIL_RESEND_SECONDS", default=60.0)
-WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=60.0)
-
-
-def env_int_between(name: str, *, default: int, low: int, high: int) -> int:
-    """A whole number within bounds; anything else stops start-up."""
-    value = env.int(name, default=default)
-    if not low <= value <= high:
-        raise ImproperlyConfigured(f"{name}={value} is out of range: use {low} to {high}.")
-    return value
-
-
-# What an uploaded member list may hold, checked by the worker as it reads (never trusting
-# what the file says about itself): data rows, columns (the wizard shows one choice per
-# column: a few hundred at most), characters in a cell (a longer one is a row problem); for
-# .xlsx files, the real unpacked bytes of the sheet and of its shared strings (which are held
-# in memory while the sheet is read) and how many times the unpacked data may outgrow the
-# packed (a zip bomb packs a gigabyte into a few megabytes; real sheets pack 5 to 20 times).
-MEMBER_IMPORT_MAX_ROWS = env_int_between(
-    "MEMBER_IMPORT_MAX_ROWS", default=1_048_576, low=1, high=100_000_000
-)
-MEMBER_IMPORT_MAX_COLUMNS = env_int_between(
-    "MEMBER_IMPORT_MAX_COLUMNS", default=200, low=3, high=500
-)
-MEMBER_IMPORT_MAX_CELL_CHARS = env_int_between(
-    "MEMBER_IMPORT_MAX_CELL_CHARS", default=1000, low=200, high=100_000
-)
-MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES = env_int_between(
-    "MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES", default=512 * 1024 * 1024, low=1024, high=1 << 40
-)
-MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES = env_int_between(
-    "MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES",
-    default=64 * 1024 * 1024,
-    low=1024,
-    high=(1 << 32) - 1,  # offsets into the texts are 32-bit
-)
-MEMBER_IMPORT_XLSX_MAX_RATIO = env_int_between(
-    "MEMBER_IMPORT_XLSX_MAX_RATIO", default=100, low=2, high=100_000
-)
-
-# A delimitation's mapping file (groups.delimitation): its largest size in bytes and rows (a
-# booth-level order for the whole country is about a million rows, 60 MB), and seconds the
-# run waits after each state (0: none; a pause lets an operator, or a test, stop it between).
-GROUP_DELIMIT_MAX_BYTES = env_int_between(
-    "GROUP_DELIMIT_MAX_BYTES", default=128 * 1024 * 1024, low=1024, high=1 << 34
-)
-GROUP_DELIMIT_MAX_ROWS = env_int_between(
-    "GROUP_DELIMIT_MAX_ROWS", default=2_000_000, low=1, high=100_000_000
-)
-GROUP_DELIMIT_STEP_PAUSE = env.float("GROUP_DELIMIT_STEP_PAUSE", default=0.0)
-
 # --- Content media (content.media) ----------------------------------------------------------
 
 # Largest file a content item of each kind may carry, in bytes. The defaults are the largest
@@ -365,6 +291,80 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT)},
     }
+
+# The youngest a member may be, in years (the birth year check; the oldest is 120).
+MEMBER_MIN_AGE = env.int("MEMBER_MIN_AGE", default=18)
+if not 0 <= MEMBER_MIN_AGE < 120:
+    raise ImproperlyConfigured(f"MEMBER_MIN_AGE={MEMBER_MIN_AGE} is not an age from 0 to 119.")
+
+# Largest member list (CSV or XLSX) staff may upload, in bytes.
+MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# Rows per transaction, and (PostgreSQL only) how many threads write batches while the next
+# ones are read: each holds a database connection while an import runs.
+MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=2000)
+MEMBER_IMPORT_WRITERS = env.int("MEMBER_IMPORT_WRITERS", default=2)
+# A running import's task writes a sign of life this often; one silent for
+# MEMBER_IMPORT_STALE_SECONDS (its worker died) is taken over by the next delivery of its
+# message, which beat sends every MEMBER_IMPORT_RESUME_SECONDS: resumed within
+# stale + resume seconds (3 minutes by default), long before the broker's visibility timeout.
+MEMBER_IMPORT_HEARTBEAT_SECONDS = env.float("MEMBER_IMPORT_HEARTBEAT_SECONDS", default=15.0)
+MEMBER_IMPORT_STALE_SECONDS = env.float("MEMBER_IMPORT_STALE_SECONDS", default=120.0)
+MEMBER_IMPORT_RESUME_SECONDS = env.float("MEMBER_IMPORT_RESUME_SECONDS", default=60.0)
+if not 0 < MEMBER_IMPORT_HEARTBEAT_SECONDS * 3 <= MEMBER_IMPORT_STALE_SECONDS:
+    raise ImproperlyConfigured(
+        "MEMBER_IMPORT_STALE_SECONDS must be at least three MEMBER_IMPORT_HEARTBEAT_SECONDS, "
+        "or a live import would be taken over."
+    )
+# An import whose worker died this many times in a row is failed instead of taken over again.
+MEMBER_IMPORT_MAX_RESUMES = env.int("MEMBER_IMPORT_MAX_RESUMES", default=5)
+# Seconds an import waits after each batch (0: none): throttles imports on a busy database.
+MEMBER_IMPORT_BATCH_PAUSE = env.float("MEMBER_IMPORT_BATCH_PAUSE", default=0.0)
+# Beat's catch-up rounds: trees whose figures are marked stale are recounted this often (a
+# recount whose message was lost, the broker down when a member was saved), and mails not sent
+# are sent to the workers again this long after their last message.
+GROUP_FIGURES_CATCH_UP_SECONDS = env.float("GROUP_FIGURES_CATCH_UP_SECONDS", default=60.0)
+MAIL_RESEND_SECONDS = env.float("MAIL_RESEND_SECONDS", default=60.0)
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=60.0)
+
+
+# What an uploaded member list may hold, checked by the worker as it reads (never trusting
+# what the file says about itself): data rows, columns (the wizard shows one choice per
+# column: a few hundred at most), characters in a cell (a longer one is a row problem); for
+# .xlsx files, the real unpacked bytes of the sheet and of its shared strings (which are held
+# in memory while the sheet is read) and how many times the unpacked data may outgrow the
+# packed (a zip bomb packs a gigabyte into a few megabytes; real sheets pack 5 to 20 times).
+MEMBER_IMPORT_MAX_ROWS = env_int_between(
+    "MEMBER_IMPORT_MAX_ROWS", default=1_048_576, low=1, high=100_000_000
+)
+MEMBER_IMPORT_MAX_COLUMNS = env_int_between(
+    "MEMBER_IMPORT_MAX_COLUMNS", default=200, low=3, high=500
+)
+MEMBER_IMPORT_MAX_CELL_CHARS = env_int_between(
+    "MEMBER_IMPORT_MAX_CELL_CHARS", default=1000, low=200, high=100_000
+)
+MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES = env_int_between(
+    "MEMBER_IMPORT_XLSX_MAX_SHEET_BYTES", default=512 * 1024 * 1024, low=1024, high=1 << 40
+)
+MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES = env_int_between(
+    "MEMBER_IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES",
+    default=64 * 1024 * 1024,
+    low=1024,
+    high=(1 << 32) - 1,  # offsets into the texts are 32-bit
+)
+MEMBER_IMPORT_XLSX_MAX_RATIO = env_int_between(
+    "MEMBER_IMPORT_XLSX_MAX_RATIO", default=100, low=2, high=100_000
+)
+
+# A delimitation's mapping file (groups.delimitation): its largest size in bytes and rows (a
+# booth-level order for the whole country is about a million rows, 60 MB), and seconds the
+# run waits after each state (0: none; a pause lets an operator, or a test, stop it between).
+GROUP_DELIMIT_MAX_BYTES = env_int_between(
+    "GROUP_DELIMIT_MAX_BYTES", default=128 * 1024 * 1024, low=1024, high=1 << 34
+)
+GROUP_DELIMIT_MAX_ROWS = env_int_between(
+    "GROUP_DELIMIT_MAX_ROWS", default=2_000_000, low=1, high=100_000_000
+)
+GROUP_DELIMIT_STEP_PAUSE = env.float("GROUP_DELIMIT_STEP_PAUSE", default=0.0)
 
 # --- E-mail ---------------------------------------------------------------------------------
 
