@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from django.core.files import File
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 from django.utils import translation
 from PIL import Image
 
@@ -344,6 +345,38 @@ def test_a_transparent_image_gets_a_white_background(content_storage):
 
     thumbnail = Image.open(content_storage / stored.thumbnail_name)
     assert thumbnail.convert("RGB").getpixel((10, 10)) == (255, 255, 255)
+
+
+def test_a_large_upload_kept_on_disk_by_django_is_stored_whole(content_storage):
+    """Django writes uploads over FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) to a temporary file."""
+    photo = image_bytes("PNG", size=(1100, 1000), compress_level=0)
+    assert len(photo) > 3 * MB
+    uploaded = TemporaryUploadedFile("big.png", "image/png", len(photo), None)
+    uploaded.write(photo)
+
+    stored = media.media_store(uploaded, kind="image")
+
+    uploaded.close()
+    assert (content_storage / stored.name).read_bytes() == photo
+    assert stored.info.size == len(photo)
+
+
+class OriginalsRefused(FileSystemStorage):
+    """A store that fails to keep the file itself, as a full disk or a bucket gone away."""
+
+    def _save(self, name, content):
+        if not name.startswith("content/thumbnails/"):
+            raise OSError("No space left on device")
+        return super()._save(name, content)
+
+
+def test_when_the_file_cannot_be_kept_its_thumbnail_is_removed(content_storage):
+    storage = OriginalsRefused(location=content_storage)
+
+    with pytest.raises(OSError):
+        media.media_store(upload(image_bytes("JPEG"), "a.jpg"), kind="image", storage=storage)
+
+    assert stored_files(content_storage) == []
 
 
 def test_discarding_removes_the_file_and_its_thumbnail(content_storage):
