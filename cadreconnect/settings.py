@@ -236,14 +236,10 @@ MEDIA_URL = "media/"
 # 100 MB); the editor shows per channel whether a file fits. The web server in front must take
 # request bodies of the largest of these (nginx: client_max_body_size).
 CONTENT_MEDIA_MAX_BYTES = {
-    "image": env_int_between(
-        "CONTENT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024, low=1024, high=1 << 30
-    ),
-    "video": env_int_between(
-        "CONTENT_VIDEO_MAX_BYTES", default=50 * 1024 * 1024, low=1024, high=1 << 34
-    ),
+    "image": env_int_between("CONTENT_IMAGE_MAX_BYTES", default=10_000_000, low=1024, high=1 << 30),
+    "video": env_int_between("CONTENT_VIDEO_MAX_BYTES", default=50_000_000, low=1024, high=1 << 34),
     "document": env_int_between(
-        "CONTENT_DOCUMENT_MAX_BYTES", default=100 * 1024 * 1024, low=1024, high=1 << 34
+        "CONTENT_DOCUMENT_MAX_BYTES", default=100_000_000, low=1024, high=1 << 34
     ),
 }
 # Images larger than this in pixels are refused from their header, before any pixel is

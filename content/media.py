@@ -3,14 +3,15 @@ thumbnail, where it is stored, which channels can carry it, and how it is served
 
 What a file is comes from its bytes, never from its name or the type the browser sent, and each
 accepted type is checked for the structure it claims, not only for its first bytes: images are
-opened by Pillow (which reads their header only, so a "decompression bomb" of a few kilobytes
-that unpacks to gigapixels is refused before any pixel is decoded), MP4 and 3GP videos have
-their top-level boxes walked (by seeking: a 50 MB video costs a few reads), PDFs need their
-header and end marker, and Word, Excel and PowerPoint files need a zip directory of bounded
-size with the parts of their kind and no macros. No sniffing library is used: `filetype` and
-`puremagic` name hundreds of types from their first bytes, of which we take nine, and check no
-structure; `python-magic` needs libmagic, which slim Debian images lack. Pillow is needed for the
-thumbnails anyway and is the stronger check for images.
+opened by Pillow (which reads their header, not their pixels, so a "decompression bomb" of a
+few kilobytes that unpacks to gigapixels is refused before any pixel is decoded), MP4 and 3GP
+videos have their top-level boxes walked (by seeking: a 50 MB video costs a few reads), PDFs
+need their header and end marker, and Word, Excel and PowerPoint files need a zip directory of
+bounded size with the parts of their kind and no macros. No sniffing library is used: `filetype`
+and `puremagic` name hundreds of types from bytes at known offsets, of which we take ten, and
+check little of their structure; `python-magic` needs the system's libmagic, which a minimal
+Debian install lacks. Pillow is needed for the thumbnails anyway and is the stronger check for
+images.
 
 SVG is refused: it is XML that can carry scripts and links, sanitising it is a moving target,
 and neither WhatsApp nor Telegram sends it as a picture. A file is read in bounded pieces (its
@@ -61,6 +62,10 @@ MEDIA_KINDS = (IMAGE, VIDEO, DOCUMENT)
 # The alias in settings.STORAGES of the store that keeps content files and thumbnails.
 STORAGE_ALIAS = "content_media"
 
+# Sizes are shown, and the channels' limits counted, in megabytes of a million bytes: neither
+# WhatsApp nor Telegram says which megabyte it means, and a file under 5,000,000 bytes is under
+# 5 MB in either.
+MB = 1_000_000
 HEAD_BYTES = 64 * 1024
 # A zip's end record is at most 22 bytes plus a 64 KB comment from the end.
 ZIP_TAIL_BYTES = 65_536 + 22
@@ -295,7 +300,7 @@ def _size_of(uploaded_file: IO[bytes]) -> int:
 def _megabytes(size: int, *, up: bool = False) -> str:
     """Megabytes to a tenth, rounded up for a file's size (a file just over a limit of 50 MB
     is "50.1 MB", not "50 MB")."""
-    tenths = -(-size * 10 // 1_048_576) if up else round(size * 10 / 1_048_576)
+    tenths = -(-size * 10 // MB) if up else round(size * 10 / MB)
     return f"{tenths / 10:,.1f}".removesuffix(".0")
 
 
@@ -541,7 +546,7 @@ def _office_type(uploaded_file: IO[bytes], size: int) -> str:
     try:
         with zipfile.ZipFile(uploaded_file) as archive:
             names = {info.filename for info in archive.infolist()}
-    except (zipfile.BadZipFile, OSError, ValueError, struct.error) as error:
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, struct.error) as error:
         raise _not_a_document() from error
     if any(name.lower().endswith("vbaproject.bin") for name in names):
         raise MediaError(
@@ -638,7 +643,6 @@ def media_response(
 
 # --- Channels -------------------------------------------------------------------------------
 
-MB = 1024 * 1024
 WHATSAPP = "whatsapp"
 TELEGRAM = "telegram"
 SMS = "sms"

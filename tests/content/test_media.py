@@ -23,7 +23,7 @@ from content import media
 from content.media import MediaError, MediaInfo
 from tests.support import processes
 
-MB = 1024 * 1024
+MB = 1_000_000
 
 
 @pytest.fixture(autouse=True)
@@ -557,6 +557,17 @@ def test_zips_that_are_not_plain_office_files_are_refused(parts, code):
         media.media_inspect(upload(office_bytes(*parts), "notes.docx"), kind="document")
 
     assert refusal.value.code == code
+
+
+def test_a_zip_of_a_version_zipfile_cannot_read_is_refused():
+    document = bytearray(office_bytes("[Content_Types].xml", "word/document.xml"))
+    entry = document.index(b"PK\x01\x02")
+    document[entry + 6 : entry + 8] = struct.pack("<H", 99)  # version needed to extract: 9.9
+
+    with pytest.raises(MediaError) as refusal:
+        media.media_inspect(upload(bytes(document), "notes.docx"), kind="document")
+
+    assert refusal.value.code == "not_a_document"
 
 
 def test_a_zip_with_a_huge_directory_is_refused_from_its_end_record():
