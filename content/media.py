@@ -601,6 +601,16 @@ def media_discard(stored: StoredMedia, *, storage: Storage | None = None) -> Non
             storage.delete(name)
 
 
+def media_upload_to(instance: object, filename: str) -> str:
+    """`upload_to` for a FileField whose model keeps the type found (`media_type`, set from
+    `media_inspect` before saving): a new name with that type's extension, never the
+    uploader's `filename`."""
+    media_type = TYPES.get(getattr(instance, "media_type", ""))
+    if media_type is None:
+        return _new_name("other", "bin")
+    return _new_name(media_type.kind, media_type.extension)
+
+
 def _new_name(folder: str, extension: str) -> str:
     return f"content/{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
 

@@ -284,6 +284,16 @@ def test_a_hostile_file_name_is_never_the_stored_name(content_storage):
     assert (content_storage / stored.name).read_bytes() == image_bytes("PNG")
 
 
+def test_a_file_field_saves_under_a_name_made_from_the_type_found():
+    class Variant:
+        media_type = "image/png"
+
+    name = media.media_upload_to(Variant(), "../../etc/passwd\x00.jpg")
+
+    assert name.startswith("content/image/") and name.endswith(".png")
+    assert "passwd" not in name
+
+
 def test_the_size_limit_is_per_kind_and_the_deployments(settings):
     settings.CONTENT_MEDIA_MAX_BYTES = {**settings.CONTENT_MEDIA_MAX_BYTES, "image": 1024}
     photo = image_bytes("PNG", size=(200, 200), mode="RGB", compress_level=0)
