@@ -18,6 +18,11 @@ and neither WhatsApp nor Telegram sends it as a picture. A file is read in bound
 first 64 KB, a zip's directory at its end, box headers): its size is known before anything else
 is read, so an oversized upload is refused at once.
 
+A JPEG is kept without its metadata (EXIF and XMP, with the GPS position and the camera's
+serial; IPTC; comments; whatever a phone appends after the picture), its compressed picture
+copied byte for byte and its orientation put back; a PNG or WebP is kept as it is and
+`has_location` says whether its EXIF records a position. Thumbnails carry no metadata at all.
+
 Files are kept under names made here (a random id and the extension of the type found), never
 the uploader's, in the storage `STORAGES["content_media"]` (local disk under MEDIA_ROOT by
 default; an S3-compatible bucket when CONTENT_MEDIA_S3_BUCKET is set, see settings). They are
@@ -32,8 +37,10 @@ its transaction and `media_discard` when the transaction fails, so nothing is le
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
+import tempfile
 import unicodedata
 import uuid
 import warnings
@@ -49,7 +56,7 @@ from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from cadreconnect.exceptions import ApplicationError
 from cadreconnect.validation import CONTROL_CHARACTERS
@@ -113,6 +120,9 @@ TYPES: dict[str, MediaType] = {
     )
 }  # fmt: skip
 TYPES_BY_EXTENSION = {media_type.extension: media_type for media_type in TYPES.values()}
+GPS_IFD = 0x8825
+ORIENTATION_TAG = 0x0112
+EXIF_ERRORS = (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error)
 PILLOW_FORMATS = {
     "image/jpeg": "JPEG",
     "image/png": "PNG",
@@ -172,6 +182,9 @@ class MediaInfo:
     width: int | None = None
     height: int | None = None
     original_name: str = ""
+    # The image's EXIF records where it was taken (GPS). JPEGs are stored without it
+    # (media_store); a PNG or WebP that has it is stored as it is, and the editor can say so.
+    has_location: bool = False
 
     @property
     def extension(self) -> str:
@@ -253,8 +266,9 @@ def media_inspect(uploaded_file: IO[bytes], *, kind: str) -> MediaInfo:
         message, code = REFUSALS[kind]
         raise MediaError(str(message), code=code)
     width = height = None
+    has_location = False
     if kind == IMAGE:
-        width, height = _image_size(uploaded_file, mime_type)
+        width, height, has_location = _image_facts(uploaded_file, mime_type)
     elif kind == VIDEO:
         mime_type = _iso_media_type(uploaded_file, size)
     elif mime_type == "application/pdf":
@@ -265,6 +279,7 @@ def media_inspect(uploaded_file: IO[bytes], *, kind: str) -> MediaInfo:
     return MediaInfo(
         kind=kind, mime_type=mime_type, size=size, width=width, height=height,
         original_name=media_display_name(getattr(uploaded_file, "name", "") or ""),
+        has_location=has_location,
     )  # fmt: skip
 
 
@@ -333,9 +348,42 @@ def _looks_like_markup(head: bytes) -> bool:
 # --- Images ---------------------------------------------------------------------------------
 
 
-def _image_size(uploaded_file: IO[bytes], mime_type: str) -> tuple[int, int]:
+def _image_facts(uploaded_file: IO[bytes], mime_type: str) -> tuple[int, int, bool]:
+    """Width, height, and whether the EXIF holds a GPS position (EXIF that cannot be read
+    counts as holding one)."""
     with _open_image(uploaded_file, mime_type) as image:
-        return image.size
+        try:
+            has_location = bool(image.getexif().get_ifd(GPS_IFD))
+        except EXIF_ERRORS:
+            has_location = True
+        return (*image.size, has_location)
+
+
+def _orientation(uploaded_file: IO[bytes], mime_type: str) -> int:
+    with _open_image(uploaded_file, mime_type) as image:
+        return _exif_orientation(image)
+
+
+def _exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 to 8; 1 when there is none or it cannot be read)."""
+    try:
+        orientation = image.getexif().get(ORIENTATION_TAG, 1)
+    except EXIF_ERRORS:
+        return 1
+    return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+
+
+# What each EXIF orientation needs to be shown upright (as ImageOps.exif_transpose does, but
+# without rewriting the EXIF, which a damaged file makes fail, and which is dropped anyway).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _open_image(uploaded_file: IO[bytes], mime_type: str) -> Image.Image:
@@ -433,8 +481,9 @@ def thumbnail_make(image_file: IO[bytes], *, storage: Storage | None = None) -> 
         try:
             # thumbnail() decodes a JPEG at a reduced scale (draft): a 40-megapixel photo
             # needs a few megabytes, not 120.
+            orientation = _exif_orientation(image)
             image.thumbnail((side, side))
-            turned = ImageOps.exif_transpose(image)
+            turned = image.transpose(UPRIGHT[orientation]) if orientation in UPRIGHT else image
             flat = _flatten(turned)
         except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:
             raise _damaged_image() from error
@@ -578,19 +627,108 @@ def media_store(
     uploaded_file: IO[bytes], *, kind: str, storage: Storage | None = None
 ) -> StoredMedia:
     """Inspect the upload (`media_inspect`), make an image's thumbnail (which decodes it: a
-    damaged image is refused here), and keep the file under a new name. Call it before the
+    damaged image is refused here), and keep the file under a new name (a JPEG without its
+    metadata: the info returned has the size kept). Call it before the
     transaction that records the variant, and `media_discard` if that transaction fails."""
     storage = storage or media_storage()
     info = media_inspect(uploaded_file, kind=kind)
     thumbnail_name = thumbnail_make(uploaded_file, storage=storage) if kind == IMAGE else ""
     try:
-        uploaded_file.seek(0)
-        name = storage.save(_new_name(kind, info.extension), _as_file(uploaded_file))
+        if info.mime_type == "image/jpeg":
+            orientation = _orientation(uploaded_file, info.mime_type)
+            with _jpeg_without_metadata(uploaded_file, orientation=orientation) as clean:
+                info = dataclasses.replace(info, size=clean.tell(), has_location=False)
+                clean.seek(0)
+                name = storage.save(_new_name(kind, info.extension), File(clean))
+        else:
+            uploaded_file.seek(0)
+            name = storage.save(_new_name(kind, info.extension), _as_file(uploaded_file))
     except BaseException:
         if thumbnail_name:
             storage.delete(thumbnail_name)
         raise
     return StoredMedia(name=name, thumbnail_name=thumbnail_name, info=info)
+
+
+# JPEG segments kept: JFIF (APP0), the colour profile (APP2) and Adobe's colour transform
+# (APP14), which the picture's colours need, and every segment that is not metadata. EXIF
+# and XMP (APP1: the GPS position, the camera's serial, the author), Photoshop's IPTC (APP13:
+# places and names), comments and the other application segments go, and so does whatever
+# follows the end of the image: phones append a "motion photo" video (with its own position)
+# or further pictures there.
+JPEG_KEPT_APPLICATION = {0xE0, 0xEE}  # and APP2 when it is an ICC profile
+
+
+def _copy_to_end_of_image(source: IO[bytes], output: IO[bytes]) -> None:
+    """Copy the compressed picture up to its end-of-image marker: within it a 0xFF byte is
+    always followed by 0x00 or a restart marker (0xD0 to 0xD7), so the first FF D9 is the
+    end."""
+    carried = b""
+    while chunk := source.read(COPY_CHUNK_BYTES):
+        data = carried + chunk
+        end = data.find(b"\xff\xd9")
+        if end >= 0:
+            output.write(data[: end + 2])
+            return
+        output.write(data[:-1])
+        carried = data[-1:]
+    output.write(carried)
+
+
+COPY_CHUNK_BYTES = 1024 * 1024
+
+
+def _jpeg_without_metadata(source: IO[bytes], *, orientation: int) -> IO[bytes]:
+    """The JPEG with its metadata segments left out and its compressed picture copied byte
+    for byte (no re-encoding: no loss); a new EXIF with only the orientation is put back, so
+    that the picture still shows upright. Written to a temporary file, left at its end."""
+    output = tempfile.TemporaryFile()  # noqa: SIM115 (returned open, closed by the caller)
+    try:
+        source.seek(0)
+        if source.read(2) != b"\xff\xd8":
+            raise _damaged_image()
+        output.write(b"\xff\xd8")
+        pending = b""
+        if orientation != 1:
+            exif = Image.Exif()
+            exif[ORIENTATION_TAG] = orientation
+            payload = exif.tobytes()
+            pending = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+        while True:
+            if source.read(1) != b"\xff":
+                raise _damaged_image()
+            marker = source.read(1)
+            while marker == b"\xff":  # fill bytes before a marker
+                marker = source.read(1)
+            if not marker:
+                raise _damaged_image()
+            code = marker[0]
+            if code != 0xE0 and pending:
+                output.write(pending)
+                pending = b""
+            if code == 0xD9:  # the end of the image
+                output.write(b"\xff\xd9")
+                return output
+            if code == 0xDA:  # the start of the picture's data: copied up to the end of image
+                output.write(b"\xff" + marker)
+                _copy_to_end_of_image(source, output)
+                return output
+            if 0xD0 <= code <= 0xD7 or code == 0x01:  # markers without a length
+                output.write(b"\xff" + marker)
+                continue
+            length_bytes = source.read(2)
+            if len(length_bytes) < 2 or struct.unpack(">H", length_bytes)[0] < 2:
+                raise _damaged_image()
+            payload = source.read(struct.unpack(">H", length_bytes)[0] - 2)
+            if len(payload) != struct.unpack(">H", length_bytes)[0] - 2:
+                raise _damaged_image()
+            metadata = 0xE0 <= code <= 0xEF or code == 0xFE
+            colour_profile = code == 0xE2 and payload.startswith(b"ICC_PROFILE\0")
+            if not metadata or code in JPEG_KEPT_APPLICATION or colour_profile:
+                output.write(b"\xff" + marker + length_bytes + payload)
+    except BaseException:
+        output.close()
+        raise
 
 
 def media_discard(stored: StoredMedia, *, storage: Storage | None = None) -> None:

@@ -107,14 +107,20 @@ def webp_with_canvas(width: int, height: int) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-def jpeg_with_gps(*, size=(40, 20), orientation=6) -> bytes:
-    """A photo as phones save it: turned by its EXIF orientation, with where it was taken."""
+def gps_exif(orientation: int = 6) -> Image.Exif:
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x010F] = "PhoneMaker"
     exif[0x8825] = {1: "N", 2: (28.0, 36.0, 50.0), 3: "E", 4: (77.0, 12.0, 30.0)}
+    return exif
+
+
+def jpeg_with_gps(*, size=(40, 20), orientation=6) -> bytes:
+    """A photo as phones save it: turned by its EXIF orientation, with where it was taken, and
+    a comment."""
+    image = Image.radial_gradient("L").resize(size).convert("RGB")
     buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(buffer, "JPEG", exif=exif)
+    image.save(buffer, "JPEG", exif=gps_exif(orientation), comment=b"At the leader's house")
     return buffer.getvalue()
 
 
@@ -346,6 +352,54 @@ def test_a_thumbnail_is_turned_upright_and_carries_no_exif_or_gps(content_storag
     assert not thumbnail.getexif()
     assert b"Exif" not in thumbnail_bytes and b"PhoneMaker" not in thumbnail_bytes
     assert (stored.info.width, stored.info.height) == (1200, 600)
+
+
+def test_a_photo_is_kept_without_its_metadata_and_without_loss(content_storage):
+    photo = jpeg_with_gps(size=(300, 200), orientation=6)
+    assert media.media_inspect(upload(photo, "rally.jpg"), kind="image").has_location
+
+    stored = media.media_store(upload(photo, "rally.jpg"), kind="image")
+
+    kept = (content_storage / stored.name).read_bytes()
+    image = Image.open(io.BytesIO(kept))
+    assert not image.getexif().get_ifd(0x8825)
+    assert dict(image.getexif()) == {0x0112: 6}  # the orientation alone, so it shows upright
+    assert b"PhoneMaker" not in kept and b"leader's house" not in kept
+    assert image.tobytes() == Image.open(io.BytesIO(photo)).tobytes()  # the same pixels
+    assert (stored.info.size, stored.info.has_location) == (len(kept), False)
+
+
+def test_what_a_phone_appends_to_a_photo_is_not_kept(content_storage):
+    """A "motion photo": a video after the picture's end, with its own record of the place."""
+    photo = image_bytes("JPEG", size=(64, 64), progressive=True)
+    motion = box(b"ftyp", b"mp42\0\0\0\0") + box(b"udta", b"\xa9xyz+28.6139+077.2090/")
+
+    stored = media.media_store(upload(photo + motion, "motion.jpg"), kind="image")
+
+    assert (content_storage / stored.name).read_bytes() == photo
+
+
+def test_a_photo_whose_exif_is_damaged_is_taken_all_the_same(content_storage):
+    """Its GPS longitude says it is made of bytes, not fractions (found by mutating photos):
+    Pillow's own exif_transpose fails rewriting it; the thumbnail needs none of it."""
+    entry = b"\x00\x04\x00\x05\x00\x00\x00\x03"  # tag 4, type RATIONAL, 3 values
+    photo = jpeg_with_gps(size=(60, 40)).replace(entry, b"\x00\x04\x00\x01" + entry[4:], 1)
+    assert photo != jpeg_with_gps(size=(60, 40))
+
+    stored = media.media_store(upload(photo, "rally.jpg"), kind="image")
+
+    thumbnail = Image.open(content_storage / stored.thumbnail_name)
+    assert thumbnail.size == (40, 60)  # still turned upright
+    assert not Image.open(content_storage / stored.name).getexif().get_ifd(0x8825)
+
+
+def test_a_png_that_records_a_position_is_flagged():
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20)).save(buffer, "PNG", exif=gps_exif())
+
+    info = media.media_inspect(upload(buffer.getvalue(), "map.png"), kind="image")
+
+    assert info.has_location
 
 
 def test_a_transparent_image_gets_a_white_background(content_storage):
