@@ -129,7 +129,6 @@ PILLOW_FORMATS = {
     "image/webp": "WEBP",
     "image/gif": "GIF",
 }
-THUMBNAIL_MIME_TYPE = "image/jpeg"
 
 # Brands of the ISO base media file format (the ftyp box) that mean MP4 or 3GP video.
 MP4_BRANDS = {
@@ -742,7 +741,8 @@ def media_discard(stored: StoredMedia, *, storage: Storage | None = None) -> Non
 def media_upload_to(instance: object, filename: str) -> str:
     """`upload_to` for a FileField whose model keeps the type found (`media_type`, set from
     `media_inspect` before saving): a new name with that type's extension, never the
-    uploader's `filename`."""
+    uploader's `filename`. For files saved through the field itself; `media_store` also
+    makes the thumbnail and keeps a JPEG without its metadata, and is the way to prefer."""
     media_type = TYPES.get(getattr(instance, "media_type", ""))
     if media_type is None:
         return _new_name("other", "bin")
