@@ -16,6 +16,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("groups/", include("groups.urls")),
     path("members/", include("members.urls")),
+    path("content/", include("content.urls")),
     path("api/", include("cadreconnect.api_urls")),
     # The language switch is on the sign-in page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

@@ -1,12 +1,27 @@
-"""Content in the admin: read only. Every change goes through content.services (the admin's
-own actions, calling those services, come with the pages)."""
+"""Content in the admin: read only, with the actions of the content page (approve, request
+changes, reject, withdraw) calling the same services: the same checks, the same events. A
+decision other than an approval, and a withdrawal, asks for its comment on a page of its own
+first (as the delete action asks for a confirmation)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from cadreconnect.exceptions import ApplicationError
+from content import services
 from content.models import Content, Decision, Event, Revision, Target, TrustedAuthor, Variant
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label=gettext_lazy("Comment"), max_length=services.MAX_COMMENT_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )  # fmt: skip
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -53,6 +68,59 @@ class ContentAdmin(ReadOnlyAdmin):
     list_select_related = ["author"]
     raw_id_fields = ["author", "current_revision", "submitted_revision"]
     inlines = [RevisionInline, EventInline]
+    actions = ["approve", "request_changes", "reject", "withdraw"]
+
+    @admin.action(description=gettext_lazy("Approve the selected content"))
+    def approve(self, request: HttpRequest, queryset):
+        return self._act(request, queryset, "approve", Decision.Verdict.APPROVE)
+
+    @admin.action(description=gettext_lazy("Request changes to the selected content"))
+    def request_changes(self, request: HttpRequest, queryset):
+        return self._act(request, queryset, "request_changes", Decision.Verdict.REQUEST_CHANGES)
+
+    @admin.action(description=gettext_lazy("Reject the selected content"))
+    def reject(self, request: HttpRequest, queryset):
+        return self._act(request, queryset, "reject", Decision.Verdict.REJECT)
+
+    @admin.action(description=gettext_lazy("Withdraw the selected content"))
+    def withdraw(self, request: HttpRequest, queryset):
+        return self._act(request, queryset, "withdraw", None)
+
+    def _act(
+        self, request: HttpRequest, queryset, action: str, decision: str | None
+    ) -> HttpResponse | None:
+        """Each selected content through its service, one by one: a refusal of one is shown
+        and does not undo the others (each service is its own transaction)."""
+        needs_comment = decision != Decision.Verdict.APPROVE
+        form = CommentForm(request.POST if "apply" in request.POST else None)
+        if needs_comment and not form.is_valid():
+            return TemplateResponse(request, "admin/content/content/comment.html", {
+                **self.admin_site.each_context(request),
+                "title": self.get_actions(request)[action][2],
+                "action": action, "queryset": queryset, "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            })  # fmt: skip
+        comment = form.cleaned_data["comment"] if needs_comment else ""
+        done = 0
+        for content in queryset:
+            try:
+                if decision is None:
+                    services.content_withdraw(actor=request.user, content=content, reason=comment)
+                else:
+                    services.content_decide(
+                        actor=request.user, content=content, decision=decision, comment=comment
+                    )
+            except (ApplicationError, services.OutsideArea) as refusal:
+                message = getattr(refusal, "message", "") or _("No such content.")
+                self.message_user(request, f"{content.title}: {message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request, _("Done for %(count)s content.") % {"count": done}, messages.SUCCESS
+            )
+        return None
 
 
 class VariantInline(ReadOnlyInline):

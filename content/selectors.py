@@ -307,3 +307,69 @@ def revision_diff(revision: Revision) -> list[str]:
             lineterm="",
         )
     )
+
+
+def content_authored(user: User, *, state: str = "") -> QuerySet[Content]:
+    """Everything the user wrote (in one state, if given), most recently changed first: the
+    "my content" page."""
+    if not _active(user):
+        return Content.objects.none()
+    authored = Content.objects.filter(author=user)
+    if state:
+        authored = authored.filter(state=state)
+    return authored.order_by("-updated_at", "-id")
+
+
+def content_authored_counts(user: User) -> dict[str, int]:
+    """How many of the user's content are in each state."""
+    from django.db.models import Count
+
+    if not _active(user):
+        return {}
+    rows = Content.objects.filter(author=user).values("state").annotate(count=Count("id"))
+    return {row["state"]: row["count"] for row in rows.order_by()}
+
+
+def content_library_search(
+    user: User, *, query: str = "", kind: str = "", language: str = "", tag: str = ""
+) -> QuerySet[Content]:
+    """The library (content_library) narrowed: title or text containing `query`, of a kind,
+    with a text in a language, with a campaign tag. Newest approval first."""
+    from content.models import Variant
+
+    library = content_library(user)
+    query = query.strip()
+    if query:
+        bodies = Variant.objects.filter(body__icontains=query).values("revision_id")
+        library = library.filter(Q(title__icontains=query) | Q(submitted_revision_id__in=bodies))
+    if kind:
+        library = library.filter(kind=kind)
+    if language:
+        library = library.filter(
+            submitted_revision_id__in=Variant.objects.filter(language=language)
+            .exclude(body="", media="")
+            .values("revision_id")
+        )
+    if tag:
+        library = library.filter(campaign_tags__contains=[tag])
+    return library.select_related("author").order_by("-state_changed_at", "-id")
+
+
+def content_may_decide(user: User, content: Content) -> bool:
+    """Whether the content waits for this user's decision (it is in their review queue)."""
+    return (
+        content.state == Content.State.IN_REVIEW
+        and content_review_queue(user).filter(pk=content.pk).exists()
+    )
+
+
+def content_may_withdraw_as_decider(user: User, content: Content) -> bool:
+    """Whether the user decides content at every target of the submitted revision (and so may
+    withdraw it though they did not write it)."""
+    if not _active(user) or content.submitted_revision_id is None:
+        return False
+    scope = decider_scope(user)
+    targets = list(
+        Target.objects.filter(revision_id=content.submitted_revision_id).select_related("group")
+    )
+    return bool(targets) and all(scope.contains(target.group) for target in targets)

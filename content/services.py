@@ -39,6 +39,7 @@ from cadreconnect.permissions import Action, OutsideArea
 from cadreconnect.services import audit_record
 from cadreconnect.validation import has_control_characters
 from content import selectors
+from content.media import StoredMedia
 from content.models import (
     CLOSED_STATES,
     Content,
@@ -86,11 +87,12 @@ class Refused(ApplicationError, PermissionDenied):
 class VariantInput:
     """One language variant as a caller gives it. `media`: a new file (its type and size
     sniffed by content.media and passed in `media_type`, `media_size`), or the stored name of
-    a file this content already has (kept from the revision before), or None."""
+    a file this content already has (kept from the revision before), or a file content.media's
+    `media_store` has kept (`StoredMedia`: its generated name is recorded), or None."""
 
     language: str
     body: str = ""
-    media: File | str | None = None
+    media: File | StoredMedia | str | None = None
     media_caption: str = ""
     media_type: str = ""
     media_size: int | None = None
@@ -208,7 +210,10 @@ def _variants(variants: Sequence[VariantInput], *, content: Content | None) -> l
             )
         seen.add(variant.language)
         media = variant.media
-        if isinstance(media, str) and media:
+        stored = isinstance(media, StoredMedia)
+        if stored:  # kept by content.media.media_store under a name made there (the editor)
+            media = media.name
+        if isinstance(media, str) and media and not stored:
             # A file kept from an earlier revision: only one of this content's own files.
             owned = (
                 content is not None
