@@ -66,11 +66,11 @@ class ContentForm(ControlCharactersRefused, forms.Form):
         help_text=_("Sent where no other language fits."),
     )  # fmt: skip
 
-    def __init__(self, *args, user, media: dict[str, object] | None = None, **kwargs) -> None:
+    def __init__(self, *args, user, stored: dict[str, object] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         # The files the content has already, by language (kept unless replaced or removed).
-        self.media = media or {}
+        self.stored = stored or {}
         self.fields["default_language"].choices = languages()
         self.fields["default_language"].initial = languages()[0][0]
         for code, _name in languages():
@@ -97,7 +97,7 @@ class ContentForm(ControlCharactersRefused, forms.Form):
             {
                 "code": code, "name": name, "body": self[f"body_{code}"],
                 "caption": self[f"caption_{code}"], "media": self[f"media_{code}"],
-                "remove_media": self[f"remove_media_{code}"], "stored": self.media.get(code),
+                "remove_media": self[f"remove_media_{code}"], "stored": self.stored.get(code),
             }
             for code, name in languages()
         ]  # fmt: skip

@@ -134,7 +134,7 @@ def _save(request: HttpRequest, form: ContentForm, content: Content | None) -> C
         variants: list[VariantInput] = []
         for code, _name in languages():
             upload = data.get(f"media_{code}")
-            existing = form.media.get(code)
+            existing = form.stored.get(code)
             media: StoredMedia | str | None = None
             media_type, media_size = "", None
             if upload:
@@ -214,7 +214,7 @@ def content_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial, media, rows = _initial(content)
     form = ContentForm(
         request.POST or None, request.FILES or None, user=request.user, initial=initial,
-        media=media,
+        stored=media,
     )  # fmt: skip
     form.target_rows = rows
     if request.method == "POST" and form.is_valid():
