@@ -378,3 +378,17 @@ def test_the_admin_actions_call_the_same_services(client, tree, asha, esha, nave
     )
     assert "it cannot be decided now" in response.content.decode()
     assert Event.objects.filter(content=content, kind="approve").count() == 0
+
+
+def test_the_pages_speak_hindi(client, tree, esha, naveen):
+    submitted(esha, [tree.north_goa])
+    client.force_login(naveen)
+    client.cookies["django_language"] = "hi"
+
+    queue = client.get("/content/review/").content.decode()
+    assert "समीक्षा कतार" in queue
+    assert "1 सामग्री आपके निर्णय की प्रतीक्षा में है" in queue
+    client.force_login(esha)
+    client.cookies["django_language"] = "hi"
+    preview = client.post("/content/preview/", {"body_hi": "क" * 71}).content.decode()
+    assert "यूनिकोड (UCS-2) में 71 अक्षर: 67 तक के 2 हिस्से" in preview
