@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cadreconnect.admin_services import ReadOnlyAdmin
 from cadreconnect.exceptions import ApplicationError
 from content import services
 from content.models import Content, Decision, Event, Revision, Target, TrustedAuthor, Variant
@@ -22,17 +23,6 @@ class CommentForm(forms.Form):
         label=gettext_lazy("Comment"), max_length=services.MAX_COMMENT_CHARS,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
     )  # fmt: skip
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -220,7 +220,7 @@ def content_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         saved = _save(request, form, content)
         if saved is not None:
-            if saved.state == State.IN_REVIEW and content.state != State.IN_REVIEW:
+            if content.state in services.RESUBMIT_ON_EDIT_STATES and saved.state == State.IN_REVIEW:
                 messages.success(request, _("Saved: the new revision is back in review."))
             else:
                 messages.success(request, _("Saved."))

@@ -126,11 +126,12 @@ def test_changes_requested_then_the_resubmission_needs_both_again(tree, esha, na
         VariantInput(language="hi", body="रविवार को मैदान में रैली", is_default=True),
         VariantInput(language="en", body="Rally on Sunday at the maidan"),
     ]
-    services.content_update(actor=esha, content=content, variants=edited)
+    services.content_update(actor=esha, content=content, variants=edited, title="Maidan rally")
     content = fresh(content)
     assert content.state == State.CHANGES_REQUESTED  # edited, not yet submitted
     assert content.current_revision.number == 2
     assert content.submitted_revision == first
+    assert "+title: Maidan rally" in selectors.revision_diff(content.current_revision)
 
     services.content_submit(actor=esha, content=content)
 
@@ -217,6 +218,17 @@ def test_a_trusted_authors_content_is_approved_on_submission(tree, esha, naveen,
     assert waiting_codes(both) == ["S05-D-02"]
     decide(sita, both)
     assert fresh(both).state == State.APPROVED
+
+
+def test_a_trust_for_part_of_a_leads_area_leaves_the_rest_in_their_queue(tree, esha, naveen):
+    services.content_trust(actor=naveen, author=esha, group=tree.mandrem)
+
+    content = submitted(esha, [tree.mandrem_booths[0], tree.north_goa])
+
+    assert waiting_codes(content) == ["S05-D-01"]
+    assert list(selectors.content_review_queue(naveen)) == [content]
+    decide(naveen, content)
+    assert fresh(content).state == State.APPROVED
 
 
 def test_a_lead_trusts_only_inside_their_own_subtree(tree, esha, emma, naveen, vikram):

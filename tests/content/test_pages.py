@@ -9,8 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from content import services
@@ -382,13 +383,16 @@ def test_the_admin_actions_call_the_same_services(client, tree, asha, esha, nave
 
 def test_the_pages_speak_hindi(client, tree, esha, naveen):
     submitted(esha, [tree.north_goa])
-    client.force_login(naveen)
-    client.cookies["django_language"] = "hi"
+    # The locale middleware leaves Hindi active in this thread after the requests: the
+    # override puts the language back for the tests that follow.
+    with translation.override(settings.LANGUAGE_CODE):
+        client.force_login(naveen)
+        client.cookies["django_language"] = "hi"
 
-    queue = client.get("/content/review/").content.decode()
-    assert "समीक्षा कतार" in queue
-    assert "1 सामग्री आपके निर्णय की प्रतीक्षा में है" in queue
-    client.force_login(esha)
-    client.cookies["django_language"] = "hi"
-    preview = client.post("/content/preview/", {"body_hi": "क" * 71}).content.decode()
-    assert "यूनिकोड (UCS-2) में 71 अक्षर: 67 तक के 2 हिस्से" in preview
+        queue = client.get("/content/review/").content.decode()
+        assert "समीक्षा कतार" in queue
+        assert "1 सामग्री आपके निर्णय की प्रतीक्षा में है" in queue
+        client.force_login(esha)
+        client.cookies["django_language"] = "hi"
+        preview = client.post("/content/preview/", {"body_hi": "क" * 71}).content.decode()
+        assert "यूनिकोड (UCS-2) में 71 अक्षर: 67 तक के 2 हिस्से" in preview
