@@ -20,6 +20,10 @@ from content.models import Content, Decision, Event, Variant
 from .conftest import fresh, submitted
 
 State = Content.State
+# A list page: the session, the user, their roles and reach (for the page and the menu), the
+# count, the page of rows with their authors; never a query per row.
+QUEUE_QUERIES = 7
+LIBRARY_QUERIES = 9
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
 
 
@@ -396,3 +400,19 @@ def test_the_pages_speak_hindi(client, tree, esha, naveen):
         client.cookies["django_language"] = "hi"
         preview = client.post("/content/preview/", {"body_hi": "क" * 71}).content.decode()
         assert "यूनिकोड (UCS-2) में 71 अक्षर: 67 तक के 2 हिस्से" in preview
+
+
+def test_the_queue_and_the_library_take_no_query_per_row(
+    client, tree, esha, naveen, django_assert_max_num_queries
+):
+    for number in range(6):
+        content = submitted(esha, [tree.north_goa, tree.mandrem], title=f"Item {number}")
+        if number % 2:
+            services.content_decide(actor=naveen, content=fresh(content), decision="approve")
+    client.force_login(naveen)
+    client.get("/content/review/")  # the session and the user's reach, read once
+
+    with django_assert_max_num_queries(QUEUE_QUERIES):
+        assert "Item 4" in client.get("/content/review/").content.decode()
+    with django_assert_max_num_queries(LIBRARY_QUERIES):
+        assert "Item 5" in client.get("/content/?q=item").content.decode()
