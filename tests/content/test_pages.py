@@ -224,7 +224,9 @@ def test_a_decision_by_a_user_without_the_role_is_403(client, tree, esha, naveen
     services.content_decide(actor=naveen, content=fresh(content), decision="approve")
     client.force_login(vikram)  # a viewer sees the approved content, and decides nothing
     content = fresh(content)
-    assert client.get(f"/content/{content.pk}/").status_code == 200
+    page = client.get(f"/content/{content.pk}/").content.decode()
+    for hidden in ("Record my decision", "/withdraw/", "/submit/", "/edit/"):
+        assert hidden not in page  # the page offers nothing Vikram may not do
 
     response = client.post(f"/content/{content.pk}/decide/", {
         "decision": "reject", "comment": "No", "revision": content.submitted_revision_id,
