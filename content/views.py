@@ -168,6 +168,11 @@ def _save(request: HttpRequest, form: ContentForm, content: Content | None) -> C
         }  # fmt: skip
         if content is None:
             return services.content_create(actor=request.user, variants=variants, **fields)
+        for name in ("send_at", "expires_at"):
+            # A time left as it was is not checked again (a send-at time that has passed
+            # since would refuse every other change); the form shows it to the minute.
+            if _to_the_minute(fields[name]) == _to_the_minute(getattr(content, name)):
+                fields[name] = services.UNSET
         return services.content_update(
             actor=request.user, content=content, variants=variants, **fields
         )
@@ -183,6 +188,10 @@ def _save(request: HttpRequest, form: ContentForm, content: Content | None) -> C
         for item in stored:
             media_discard(item)
         raise
+
+
+def _to_the_minute(moment):
+    return moment.replace(second=0, microsecond=0) if moment is not None else None
 
 
 def _upload_language(data: dict) -> str:

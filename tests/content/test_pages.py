@@ -17,7 +17,7 @@ from PIL import Image
 from content import services
 from content.models import Content, Decision, Event, Variant
 
-from .conftest import fresh, submitted
+from .conftest import draft, fresh, submitted
 
 State = Content.State
 # A list page: the session, the user, their roles and reach (for the page and the menu), the
@@ -418,3 +418,23 @@ def test_the_queue_and_the_library_take_no_query_per_row(
         assert "Item 4" in client.get("/content/review/").content.decode()
     with django_assert_max_num_queries(LIBRARY_QUERIES):
         assert "Item 5" in client.get("/content/?q=item").content.decode()
+
+
+def test_a_send_time_left_as_it_was_is_not_checked_again(client, tree, esha):
+    content = draft(esha, [tree.north_goa], send_at=timezone.now() + timedelta(hours=2))
+    passed = timezone.now() - timedelta(minutes=5)
+    Content.objects.filter(pk=content.pk).update(send_at=passed)  # the time has come meanwhile
+    client.force_login(esha)
+
+    response = client.post(
+        f"/content/{content.pk}/edit/",
+        editor_data(title="Sunday rally, 10:00", send_at=local(passed), target=["S05-D-01"]),
+    )
+
+    assert response.status_code == 302
+    assert fresh(content).title == "Sunday rally, 10:00"
+    changed = client.post(
+        f"/content/{content.pk}/edit/",
+        editor_data(send_at=local(passed - timedelta(hours=1)), target=["S05-D-01"]),
+    )
+    assert changed.status_code == 400 and "The send time has passed" in changed.content.decode()
