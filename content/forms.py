@@ -62,7 +62,7 @@ class ContentForm(ControlCharactersRefused, forms.Form):
         help_text=_("Empty: never."),
     )  # fmt: skip
     default_language = forms.ChoiceField(
-        label=_("Default language"), widget=forms.RadioSelect,
+        label=_("Default language"),
         help_text=_("Sent where no other language fits."),
     )  # fmt: skip
 
