@@ -438,3 +438,23 @@ def test_a_send_time_left_as_it_was_is_not_checked_again(client, tree, esha):
         editor_data(send_at=local(passed - timedelta(hours=1)), target=["S05-D-01"]),
     )
     assert changed.status_code == 400 and "The send time has passed" in changed.content.decode()
+
+
+def test_withdrawing_by_the_author_by_a_lead_of_one_target_and_from_outside(
+    client, tree, esha, naveen, sita
+):
+    both = submitted(esha, [tree.north_goa, tree.south_goa], title="Both")
+    north = submitted(esha, [tree.north_goa], title="North only")
+
+    client.force_login(naveen)  # decides North Goa only: not every target of "Both"
+    response = client.post(f"/content/{both.pk}/withdraw/", {"reason": "Old"})
+    assert response.status_code == 403 and fresh(both).state == State.IN_REVIEW
+    client.force_login(sita)  # "North only" is outside her area
+    for action in ("withdraw", "submit", "edit"):
+        assert client.post(f"/content/{north.pk}/{action}/", {"reason": "x"}).status_code == 404
+    assert fresh(north).state == State.IN_REVIEW
+
+    client.force_login(esha)
+    client.post(f"/content/{both.pk}/withdraw/", {"reason": "The rally is off."})
+    assert fresh(both).state == State.WITHDRAWN
+    assert fresh(both).events.order_by("-id").first().comment == "The rally is off."
