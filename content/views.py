@@ -377,7 +377,9 @@ def content_detail(request: HttpRequest, pk: int) -> HttpResponse:
                               | {"hashtags": " ".join(content.hashtags)}),
         "targets": targets,
         "timeline": selectors.content_timeline(content),
-        "diff": _diff_lines(selectors.revision_diff(submitted)) if submitted is not None else [],
+        # The author's working draft against the last submission; else the submitted
+        # revision against the one before it.
+        "diff": _diff_lines(selectors.revision_diff(shown)) if shown is not None else [],
         "actions": actions,
         "decision_form": DecisionForm(initial={"revision": content.submitted_revision_id}),
         "withdraw_form": WithdrawForm(),

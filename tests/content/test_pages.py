@@ -458,3 +458,18 @@ def test_withdrawing_by_the_author_by_a_lead_of_one_target_and_from_outside(
     client.post(f"/content/{both.pk}/withdraw/", {"reason": "The rally is off."})
     assert fresh(both).state == State.WITHDRAWN
     assert fresh(both).events.order_by("-id").first().comment == "The rally is off."
+
+
+def test_the_author_sees_what_they_changed_since_the_last_submission(client, tree, esha, sita):
+    content = submitted(esha, [tree.south_goa])
+    services.content_decide(
+        actor=sita, content=fresh(content), decision="request_changes", comment="Shorter"
+    )
+    services.content_update(actor=esha, content=fresh(content), title="Rally")
+    client.force_login(esha)
+
+    page = client.get(f"/content/{content.pk}/").content.decode()
+
+    assert "Changes since the last submission" in page
+    assert '<span class="diff-added">+title: Rally</span>' in page
+    assert "You have changes that are not submitted yet" in page
