@@ -130,6 +130,7 @@ def _save(request: HttpRequest, form: ContentForm, content: Content | None) -> C
     data = form.cleaned_data
     kind = data["kind"]
     stored: list[StoredMedia] = []
+    uploading = ""  # the language whose file is being kept (its field shows a refusal)
     try:
         variants: list[VariantInput] = []
         for code, _name in languages():
@@ -138,12 +139,14 @@ def _save(request: HttpRequest, form: ContentForm, content: Content | None) -> C
             media: StoredMedia | str | None = None
             media_type, media_size = "", None
             if upload:
+                uploading = code
                 if kind not in services.MEDIA_KINDS:
                     raise ApplicationError(
                         _("Content of this kind takes no file: choose image, video or document."),
                         code="media_kind",
                     )
                 item = media_store(upload, kind=kind)
+                uploading = ""
                 if item.thumbnail_name:  # a variant keeps no thumbnail (yet): not left behind
                     media_storage().delete(item.thumbnail_name)
                     item = StoredMedia(name=item.name, thumbnail_name="", info=item.info)
@@ -179,9 +182,7 @@ def _save(request: HttpRequest, form: ContentForm, content: Content | None) -> C
     except ApplicationError as refusal:
         for item in stored:
             media_discard(item)
-        field = ERROR_FIELDS.get(refusal.code)
-        if refusal.code.startswith(("media", "file", "image", "markup", "video", "document")):
-            field = f"media_{_upload_language(data)}"
+        field = f"media_{uploading}" if uploading else ERROR_FIELDS.get(refusal.code)
         form.add_error(field if field in form.fields else None, refusal.message)
         return None
     except BaseException:
@@ -192,13 +193,6 @@ def _save(request: HttpRequest, form: ContentForm, content: Content | None) -> C
 
 def _to_the_minute(moment):
     return moment.replace(second=0, microsecond=0) if moment is not None else None
-
-
-def _upload_language(data: dict) -> str:
-    for code, _name in languages():
-        if data.get(f"media_{code}"):
-            return code
-    return languages()[0][0]
 
 
 @require_http_methods(["GET", "POST"])
