@@ -9,8 +9,8 @@ and tasks alike:
    `Forbidden`, a 403 whose message names the roles that would allow it.
 
 Roles at a node apply to its whole subtree. Superusers may do everything everywhere;
-anonymous or deactivated users nothing. The content rights (drafting, approving) join this
-table with the content workflow.
+anonymous or deactivated users nothing. The content rights (drafting, deciding, trusting an
+author) are here too; the approval rule's level (a district or above) is content.services'.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class Action(models.TextChoices):
     TREE_CHANGE = "tree_change", _("change the tree")
     ROLE_MANAGE = "role_manage", _("give and remove roles")
     IMPORT_OVERSEE = "import_oversee", _("see and cancel everyone's imports")
+    CONTENT_DRAFT = "content_draft", _("draft and submit content")
+    CONTENT_DECIDE = "content_decide", _("approve content, send it back or reject it")
+    CONTENT_TRUST = "content_trust", _("trust an author's content to be approved on submission")
 
 
 EVERY_ROLE = frozenset(Role)
@@ -55,6 +58,12 @@ TABLE: dict[Action, frozenset[Role]] = {
     # At the national node: the office's leads watch every import in progress and stop one
     # (an importer sees and cancels their own through MEMBER_IMPORT).
     Action.IMPORT_OVERSEE: frozenset({Role.LEAD}),
+    # Content (issue 12): editors draft, approvers decide, leads do both and may trust an
+    # author for their subtree; every role reads the approved library (VIEW). A decision also
+    # needs the role at a node of CONTENT_APPROVAL_MIN_KIND or above (content.services).
+    Action.CONTENT_DRAFT: frozenset({Role.LEAD, Role.EDITOR}),
+    Action.CONTENT_DECIDE: frozenset({Role.LEAD, Role.APPROVER}),
+    Action.CONTENT_TRUST: frozenset({Role.LEAD}),
 }
 
 

@@ -365,6 +365,56 @@ GROUP_DELIMIT_STEP_PAUSE = env.float("GROUP_DELIMIT_STEP_PAUSE", default=0.0)
 # worker: groups.delimitation.office.delimitation_checks_resume).
 GROUP_DELIMIT_CHECK_RESUME_SECONDS = env.float("GROUP_DELIMIT_CHECK_RESUME_SECONDS", default=60.0)
 
+# --- Content (content/) -----------------------------------------------------------------
+
+# The languages campaign material is written in: the portal's own two and the other
+# scheduled languages of the Constitution (ISO 639 codes; three letters where there are no two).
+CONTENT_LANGUAGES = [
+    ("hi", _("Hindi")),
+    ("en", _("English")),
+    ("as", _("Assamese")),
+    ("bn", _("Bengali")),
+    ("brx", _("Bodo")),
+    ("doi", _("Dogri")),
+    ("gu", _("Gujarati")),
+    ("kn", _("Kannada")),
+    ("ks", _("Kashmiri")),
+    ("kok", _("Konkani")),
+    ("mai", _("Maithili")),
+    ("ml", _("Malayalam")),
+    ("mni", _("Manipuri")),
+    ("mr", _("Marathi")),
+    ("ne", _("Nepali")),
+    ("or", _("Odia")),
+    ("pa", _("Punjabi")),
+    ("sa", _("Sanskrit")),
+    ("sat", _("Santali")),
+    ("sd", _("Sindhi")),
+    ("ta", _("Tamil")),
+    ("te", _("Telugu")),
+    ("ur", _("Urdu")),
+]
+# The values of groups.models.Kind (settings cannot import models); a test keeps them equal.
+GROUP_KIND_VALUES = {
+    "national": 10, "state": 20, "zone": 30, "district": 40, "parliamentary": 50,
+    "assembly": 60, "mandal": 70, "booth": 80,
+}  # fmt: skip
+# Each target of content needs the approval of a lead or approver at a node of this kind or
+# above (district: a booth's target is approved by its district's lead or anyone above).
+_approval_kind = env.str("CONTENT_APPROVAL_MIN_KIND", default="district").strip().lower()
+if _approval_kind not in GROUP_KIND_VALUES:
+    raise ImproperlyConfigured(
+        f"CONTENT_APPROVAL_MIN_KIND={_approval_kind!r} is not a level: use one of "
+        + ", ".join(GROUP_KIND_VALUES)
+    )
+CONTENT_APPROVAL_MIN_KIND = GROUP_KIND_VALUES[_approval_kind]
+# Longest body of one language variant, in characters (WhatsApp's and Telegram's text limit).
+# How often beat releases scheduled content that is due and closes expired content.
+CONTENT_ROUND_SECONDS = env.float("CONTENT_ROUND_SECONDS", default=60.0)
+CONTENT_BODY_MAX_CHARS = env_int_between(
+    "CONTENT_BODY_MAX_CHARS", default=4096, low=160, high=65_536
+)
+
 # --- E-mail ---------------------------------------------------------------------------------
 
 EMAIL_CONFIG = env.email_url(
@@ -527,6 +577,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.mails_resend",
         "schedule": MAIL_RESEND_SECONDS,
         "options": {"expires": MAIL_RESEND_SECONDS},
+    },
+    # Content: scheduled content is released at its send-at time, and content past its
+    # expiry is closed, within CONTENT_ROUND_SECONDS.
+    "content-expire-due": {
+        "task": "content.tasks.content_expire_due",
+        "schedule": CONTENT_ROUND_SECONDS,
+        "options": {"expires": CONTENT_ROUND_SECONDS},
+    },
+    "content-release-due": {
+        "task": "content.tasks.content_release_due",
+        "schedule": CONTENT_ROUND_SECONDS,
+        "options": {"expires": CONTENT_ROUND_SECONDS},
     },
     # Figures are recounted after every tree change; this catches anything that slipped by
     # (a change that marked no tree, the rows written by hand).

@@ -36,6 +36,10 @@ ALLOWED = {
     "member_export": {"lead", "superuser"},
     "member_merge": {"lead", "superuser"},
     "tree_change": {"lead", "superuser"},
+    # Content (issue 12): editors draft, approvers decide, leads do both and trust authors.
+    "content_draft": {"lead", "editor", "superuser"},
+    "content_decide": {"lead", "approver", "superuser"},
+    "content_trust": {"lead", "superuser"},
 }
 
 
@@ -461,3 +465,46 @@ def test_memberships_and_posts_follow_the_table_and_the_area(cast, asha, tree, i
     assert not Membership.objects.filter(member=inside).exists()
     assert not Post.objects.filter(member=inside, ends_on__isnull=True).exists()
     assert not Post.objects.filter(group=tree.ponda_booth).exists()
+
+
+# --- Content ------------------------------------------------------------------------------
+
+
+def test_drafting_and_deciding_content(cast, tree):
+    """Through the services: editors and leads draft, approvers and leads decide (their
+    pages come later); a refusal writes nothing."""
+    from content import services as content_services
+    from content.models import Content
+    from content.services import VariantInput
+
+    author = UserFactory(email="author@goa.example")
+    group_services.assignment_add(actor=None, user=author, group=tree.goa, role=Role.EDITOR)
+    text = [VariantInput(language="en", body="Rally on Sunday")]
+    for who in CAST:
+        actor = cast[who]
+        if who in ALLOWED["content_draft"]:
+            content_services.content_create(
+                actor=actor, title=f"by {who}", variants=text, targets=[tree.mandrem]
+            )
+        else:
+            with pytest.raises(permissions.Forbidden):
+                content_services.content_create(
+                    actor=actor, title=f"by {who}", variants=text, targets=[tree.mandrem]
+                )
+        assert Content.objects.filter(title=f"by {who}").exists() == (
+            who in ALLOWED["content_draft"]
+        )
+
+        content = content_services.content_submit(
+            actor=author,
+            content=content_services.content_create(
+                actor=author, title=f"for {who}", variants=text, targets=[tree.north_goa]
+            ),
+        )
+        if who in ALLOWED["content_decide"]:
+            content_services.content_decide(actor=actor, content=content, decision="approve")
+            assert Content.objects.get(pk=content.pk).state == "approved"
+        else:
+            with pytest.raises(permissions.Forbidden):
+                content_services.content_decide(actor=actor, content=content, decision="approve")
+            assert Content.objects.get(pk=content.pk).state == "in_review"
