@@ -34,9 +34,11 @@ may take a code for history, as a retired node does). The codes under it that be
 code and end in a letter part and a number (its booths: S09-AC-047-B-0001) are renumbered
 after the highest number of that form the other node has, in the order of the rows and then
 of the tree, with the same width: Ladakh's 2008 ACs 47-50 merged into U09-AC-001 give their
-booths U09-AC-001-B-0001, -0002 ... in turn; other codes that began with it take the other
-node's code in its place. Members, posts and memberships go with their booths; roles at the
-merged node are kept, as at a retired one, with a notice.
+booths U09-AC-001-B-0001, -0002 ... in turn; other codes under it follow the nearest node
+above them that took a new code (a merged state's S23-AC-001-B-0001 follows its AC, now
+S05-AC-041), or else take the other node's code in place of the merged one's. Members, posts
+and memberships go with their booths; roles at the merged node are kept, as at a retired one,
+with a notice.
 Codes are the tree's: `S24`, `S24-PC-80`, `S24-AC-403`, `S24-AC-403-B-0012`. A node without a
 row goes where the node above it goes; its code follows the nearest node above it that has a
 row, when it begins with that node's old code and a hyphen (S01-AC-120-B-0001 under S01-AC-120

@@ -24,8 +24,10 @@ Within a step everything is set-wise SQL, whatever the number of booths and memb
    or retire them) moves under the node it is merged into; the codes under it that follow its
    code and end in a letter part and a number (its booths, -B-0001) are renumbered after the
    highest number of that form the node it goes to has, in the order of the rows and then of
-   the tree, keeping the number's width; other codes that follow it take the new node's code
-   in its place (the step fails whole, naming the code, if that one is taken);
+   the tree, keeping the number's width; other codes under it follow the nearest node above
+   them that took a new code, when they begin with its old one (a merged state's booth
+   S23-AC-001-B-0001 follows its AC, renumbered S05-AC-041), or else take the new node's code
+   in place of the merged one's (the step fails whole, naming the code, if that is taken);
 5. names, designations and the estimate mark; then retirements: each retired or merged node
    and everything under it that no row moves out is deactivated, never deleted; its booths
    are listed for placement (`BoothPlacement`) and the roles held there recorded for their
@@ -637,8 +639,11 @@ class _Step:
         )
         cursor.execute(
             "CREATE TEMPORARY TABLE delimit_under (id bigint PRIMARY KEY, line integer NOT NULL,"
-            " target_id bigint NOT NULL, rest varchar(64), number varchar(64), code varchar(64))"
+            " target_id bigint NOT NULL, target_code varchar(64) NOT NULL, above_id bigint,"
+            " old_code varchar(64) NOT NULL, rest varchar(64), number varchar(64),"
+            " code varchar(64))"
         )
+        cursor.execute("CREATE INDEX delimit_under_above ON delimit_under (above_id)")
         cursor.execute(
             "CREATE TEMPORARY TABLE delimit_highest (target_id bigint NOT NULL,"
             " label varchar(64) NOT NULL, number bigint NOT NULL)"
@@ -668,23 +673,26 @@ class _Step:
         # the merged node's when they begin with it and a hyphen: `rest` is what comes after,
         # `number` the number of a code of the form <letters>-<digits> (a booth's B-0001).
         cursor.execute(
-            """WITH RECURSIVE walk(id, line, target_id, old_prefix) AS (
-                   SELECT moved.id, moved.line, moved.target_id, moved.old_code || '-'
+            """WITH RECURSIVE walk(id, above_id, line, target_id, old_prefix) AS (
+                   SELECT moved.id, CAST(NULL AS bigint), moved.line, moved.target_id,
+                       moved.old_code || '-'
                    FROM delimit_moved moved
                    WHERE NOT EXISTS (SELECT 1 FROM groups_delimitationchange own
                          WHERE own.delimitation_id = %(delimitation)s AND own.node_id = moved.id)
                    UNION ALL
-                   SELECT child.id, walk.line, walk.target_id, walk.old_prefix
+                   SELECT child.id, walk.id, walk.line, walk.target_id, walk.old_prefix
                    FROM walk JOIN groups_group child
                      ON child.parent_id = walk.id OR child.upper_id = walk.id
                    WHERE NOT EXISTS (SELECT 1 FROM groups_delimitationchange own
                          WHERE own.delimitation_id = %(delimitation)s AND own.node_id = child.id)
                )
-               INSERT INTO delimit_under (id, line, target_id, rest)
-               SELECT walk.id, walk.line, walk.target_id,
+               INSERT INTO delimit_under (id, above_id, line, target_id, target_code, old_code,
+                   rest)
+               SELECT walk.id, walk.above_id, walk.line, walk.target_id, target.code, node.code,
                    CASE WHEN substr(node.code, 1, length(walk.old_prefix)) = walk.old_prefix
                         THEN substr(node.code, length(walk.old_prefix) + 1) END
-               FROM walk JOIN groups_group node ON node.id = walk.id""",
+               FROM walk JOIN groups_group node ON node.id = walk.id
+               JOIN groups_group target ON target.id = walk.target_id""",
             self.params,
         )
         cursor.execute(
@@ -728,12 +736,33 @@ class _Step:
                    || lpad(numbered.value, GREATEST(numbered.width, length(numbered.value)), '0')
                FROM numbered WHERE delimit_under.id = numbered.id"""
         )
-        # Codes of another form take the merged-into node's code in place of the merged one's.
+        # Codes of another form follow the nearest node above them that has a new code, when
+        # they begin with its old one (a booth S23-AC-001-B-0001 of a merged state follows
+        # its renumbered AC), or else take the merged-into node's code in place of the
+        # merged one's.
         cursor.execute(
-            """UPDATE delimit_under SET code = target.code || '-' || delimit_under.rest
-               FROM groups_group target
-               WHERE target.id = delimit_under.target_id AND delimit_under.number IS NULL
-                 AND delimit_under.rest IS NOT NULL"""
+            """WITH RECURSIVE down(id, code, anchor_old, anchor_new) AS (
+                   SELECT under.id, new.code,
+                       CASE WHEN new.code IS NOT NULL THEN under.old_code END, new.code
+                   FROM delimit_under under
+                   CROSS JOIN LATERAL (SELECT COALESCE(under.code,
+                       under.target_code || '-' || under.rest) AS code) new
+                   WHERE under.above_id IS NULL
+                   UNION ALL
+                   SELECT under.id, new.code,
+                       CASE WHEN new.code IS NOT NULL THEN under.old_code
+                            ELSE down.anchor_old END,
+                       COALESCE(new.code, down.anchor_new)
+                   FROM down JOIN delimit_under under ON under.above_id = down.id
+                   CROSS JOIN LATERAL (SELECT COALESCE(under.code,
+                       CASE WHEN substr(under.old_code, 1, length(down.anchor_old) + 1)
+                                 = down.anchor_old || '-'
+                            THEN down.anchor_new
+                                 || substr(under.old_code, length(down.anchor_old) + 1) END,
+                       under.target_code || '-' || under.rest) AS code) new
+               )
+               UPDATE delimit_under SET code = down.code FROM down
+               WHERE delimit_under.id = down.id AND delimit_under.code IS NULL"""
         )
         self._merge_report()
         # Where the nodes' trees stand, before they move: what is renumbered, what members

@@ -467,6 +467,31 @@ def test_a_merge_moves_everything_under_a_node_into_another_with_members_and_pos
     assert "applied already" in out
 
 
+def test_a_state_merged_into_another_brings_its_constituencies_renumbered_after_its_own(
+    scene, tmp_path, asha
+):
+    """Tripura into Goa: its PCs and ACs are numbered on after Goa's (S23-AC-001 becomes
+    S05-AC-041), its booths follow their AC, its members change state."""
+    udaipur = Group.objects.get(code="S23-AC-001")
+    booth = group_services.group_create_child(
+        actor=asha, parent=udaipur, name="Booth 1", code="S23-AC-001-B-0001", kind=Kind.BOOTH
+    )
+    member = member_services.member_create(
+        actor=asha, full_name="Member T", phone="+919812399999", booth=booth
+    )
+    group_services.group_figures_refresh_all()
+
+    out, _err = delimit(mapping_file(tmp_path, FULL_HEADER, "merge,S23,,S05,state,,,,,"))
+
+    assert "Applied 1 steps of 1" in out
+    assert where_is(member) == ("S05-AC-041-B-0001", "S05-AC-041", "S05")
+    assert Group.objects.get(code="S05-AC-041").pk == udaipur.pk
+    assert Group.objects.get(code="S05-PC-03").parent.code == "S05"
+    tripura = Group.objects.get(code="S23")
+    assert not tripura.is_active and not tripura.get_children().exists()
+    assert_sound_with_true_figures()
+
+
 def test_an_oversized_file_is_refused_before_it_is_read(db, tmp_path, settings):
     settings.GROUP_DELIMIT_MAX_BYTES = 2048
     path = tmp_path / "mapping.csv"
