@@ -19,7 +19,7 @@ CSV in UTF-8 (a BOM is fine), one row per change, with exactly these columns, in
   (empty: where it is now); a create needs one, but for a state (under the national node); a
   merge needs one: the node of the same kind that takes what is under the merged one.
 - `kind`: `state`, `zone`, `district`, `pc`, `ac`, `mandal` or `booth`; needed for a create,
-  and for a move or retire a check that the code is of that kind.
+  and for a move, retire or merge a check that the code is of that kind.
 - `name`, `name_local`: the name after (empty: unchanged); a create needs a name.
 - `electors`: the new count (empty: unchanged, or unknown).
 - `designation`: `union_territory` (a state-kind node), `whole_constituency` (an AC-kind node:
@@ -27,6 +27,14 @@ CSV in UTF-8 (a BOM is fine), one row per change, with exactly these columns, in
   for a create).
 - `electors_estimated`: `yes` when the count is an estimate (a redrawn constituency), `no`
   when it is a roll figure; empty: unchanged (no for a create).
+
+Codes are the tree's: `S24`, `S24-PC-80`, `S24-AC-403`, `S24-AC-403-B-0012`. A node without a
+row goes where the node above it goes; its code follows the nearest node above it that has a
+row, when it begins with that node's old code and a hyphen (S01-AC-120-B-0001 under S01-AC-120
+becomes S01-AC-001-B-0001 when S01-AC-120 becomes S01-AC-001); otherwise it stays. Retiring a
+node deactivates it and everything under it that no row moves out (never deletes: they are
+kept for history); the booths left under it are listed for a lead to place, with their
+members, and nothing is guessed.
 
 A merge moves everything directly under `old_code` (but the nodes whose own rows send them
 elsewhere, retire or merge them) under the node named in `above`, and retires `old_code` (it
@@ -39,13 +47,8 @@ above them that took a new code (a merged state's S23-AC-001-B-0001 follows its 
 S05-AC-041), or else take the other node's code in place of the merged one's. Members, posts
 and memberships go with their booths; roles at the merged node are kept, as at a retired one,
 with a notice.
-Codes are the tree's: `S24`, `S24-PC-80`, `S24-AC-403`, `S24-AC-403-B-0012`. A node without a
-row goes where the node above it goes; its code follows the nearest node above it that has a
-row, when it begins with that node's old code and a hyphen (S01-AC-120-B-0001 under S01-AC-120
-becomes S01-AC-001-B-0001 when S01-AC-120 becomes S01-AC-001); otherwise it stays. Retiring a
-node deactivates it and everything under it that no row moves out (never deletes: they are
-kept for history); the booths left under it are listed for a lead to place, with their
-members, and nothing is guessed. For example, Telangana out of Andhra Pradesh:
+
+For example, Telangana out of Andhra Pradesh:
 
     action,old_code,new_code,above,kind,name,name_local,electors
     create,,S29,,state,Telangana,तेलंगाना,
@@ -70,8 +73,9 @@ mapped twice, two nodes would have one code, codes go round in a circle (A becom
 becomes A; a chain, S01-AC-001 becomes S29-AC-001 and S01-AC-120 becomes S01-AC-001, is
 ordered instead), a node would go under one of the wrong kind (an AC under an AC, a booth
 under a PC) or under itself, or would stay active under a retired node, a designation does
-not fit the node's kind, or a merge is into a node of another kind, into itself, into a
-retired (or merged) node, or of a booth.
+not fit the node's kind, a merge is into a node of another kind, into itself, into a retired
+(or merged) node, or of a booth, or a row names as its `above` a node that a merge renumbers
+(its code after is only known when the step runs).
 
 The parts: `reading` (bytes to rows), `planning` (rows against the tree, cut into steps),
 `applying` (the steps, the run, the dry run, resuming), `placing` (booths left for a lead).

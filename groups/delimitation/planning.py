@@ -454,6 +454,17 @@ class _Planner:
             above_kind = (
                 self.nodes[target].kind if isinstance(target, int) else self.created[target[1]].kind
             )
+            renumbered = self._renumbered_by_merge(target)
+            if renumbered is not None:
+                self.problem(
+                    row.line,
+                    _(
+                        "%(code)s goes with the merge on line %(line)s and is renumbered where "
+                        "it goes, when the step runs: name a node whose code the mapping knows"
+                    )
+                    % {"code": above_code, "line": renumbered.line},
+                )
+                continue
             if change.action == "merge":
                 if target == change.key:
                     self.problem(
@@ -495,6 +506,16 @@ class _Planner:
         for change in self.changes:
             if change.node is None and change.above_id is None and change.above_line is None:
                 self.problem(change.line, _("a create needs its %(column)s") % {"column": "above"})
+
+    def _renumbered_by_merge(self, key) -> Change | None:
+        """The merge that takes the node along and gives it a new number (its code follows
+        the merged node's), if one does."""
+        if not isinstance(key, int) or key in self.row_of:
+            return None
+        owner = self.owner(self.nodes[key])
+        if owner is None or owner.action != "merge":
+            return None
+        return owner if self.nodes[key].code.startswith(owner.node.code + "-") else None
 
     @staticmethod
     def target(change: Change) -> object | None:

@@ -371,6 +371,8 @@ def test_bad_designations_and_merges_are_refused_whole_with_their_lines(scene, t
         "merge,S05-AC-014,,S05-AC-016,ac,,,,,",  # 10: merged twice
         "merge,S05-AC-021-B-0001,,S05-AC-001-B-0001,booth,,,,,",  # 11: a booth
         "move,S05-AC-002,,,ac,,,,whole_constituency,yes",  # fine
+        "merge,S23,,S05,state,,,,,",  # fine: Tripura's PCs and ACs numbered on after Goa's
+        "move,S05-AC-001-B-0001,,S23-AC-001,booth,,,,,",  # 14: a code the merge renumbers
     )
     err = StringIO()
 
@@ -394,7 +396,8 @@ def test_bad_designations_and_merges_are_refused_whole_with_their_lines(scene, t
     assert "line 8: S05-AC-014 cannot be merged into S05-AC-015, which line 9 retires" in problems
     assert "line 10: S05-AC-014 is mapped twice (first on line 8)" in problems
     assert "line 11: S05-AC-021-B-0001 is a polling booth: nothing is under it to merge" in problems
-    assert "line 12:" not in problems and "line 6:" not in problems
+    assert "line 14: S23-AC-001 goes with the merge on line 13 and is renumbered" in problems
+    assert "line 12:" not in problems and "line 13:" not in problems and "line 6:" not in problems
     assert fingerprint() == before
     assert not Delimitation.objects.exists()
 
