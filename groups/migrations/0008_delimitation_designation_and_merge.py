@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('groups', '0006_delimitation'),
+        ('groups', '0007_delimitation_check'),
     ]
 
     operations = [
