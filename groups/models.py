@@ -355,6 +355,9 @@ class DelimitationChange(models.Model):
         MOVE = "move", _("move")
         CREATE = "create", _("create")
         RETIRE = "retire", _("retire")
+        # Everything directly under the node moves under `above` (a node of its kind); the
+        # node is retired.
+        MERGE = "merge", _("merge")
 
     delimitation = models.ForeignKey(Delimitation, on_delete=models.CASCADE, related_name="changes")
     line = models.PositiveIntegerField()
@@ -376,6 +379,12 @@ class DelimitationChange(models.Model):
     name = models.CharField(max_length=200, blank=True)  # blank: the name stays
     name_local = models.CharField(max_length=200, blank=True)
     electors = models.PositiveIntegerField(null=True)
+    # Null: unchanged. "" is a designation of its own (none: the node is what its kind says),
+    # so "unchanged" needs null.
+    designation = models.CharField(  # noqa: DJ001
+        max_length=24, null=True, choices=Designation.choices
+    )
+    electors_estimated = models.BooleanField(null=True)  # null: unchanged
 
     class Meta:
         constraints = [

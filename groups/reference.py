@@ -364,15 +364,23 @@ def tree_specs(
 
 MAPPING_2008_2024_CSV = DATA_DIR / "delimitation-2008-2024.csv"
 MAPPING_COLUMNS = ("action", "old_code", "new_code", "above", "kind", "name", "name_local",
-                   "electors")  # fmt: skip
+                   "electors", "designation", "electors_estimated")  # fmt: skip
 # States redrawn since 2008 (no constituency-level order): their 2008 ACs are retired, their
 # booths listed for a lead to place, and the new ACs created from the 2024 list. Assam keeps
 # its state and PC nodes (same codes, the 2024 names); J&K's state node S09 is retired whole
-# and U08 (J&K) and U09 (Ladakh) are created.
+# and U08 (J&K) and U09 (Ladakh) are created. Ladakh is all of J&K's ACs 47-50: they are
+# merged into its one AC (their booths go there, renumbered after its own), not retired.
 REDRAWN_2008 = ("S03", "S09")
 # Telangana's share of Andhra Pradesh's 2008 numbers (AP Reorganisation Act 2014).
 TELANGANA_LAST_PC, TELANGANA_LAST_AC = 17, 119
 _KIND_WORD = {Kind.STATE: "state", Kind.PARLIAMENTARY: "pc", Kind.ASSEMBLY: "ac"}
+# The file's words (groups.delimitation.reading): "none" clears a designation.
+_DESIGNATION_WORD = {
+    Designation.NONE: "none",
+    Designation.UNION_TERRITORY: "union_territory",
+    Designation.WHOLE_CONSTITUENCY: "whole_constituency",
+}
+LADAKH_2024_AC = "U09-AC-001"
 
 
 def _code_2024(code: str) -> str | None:
@@ -402,9 +410,9 @@ def _code_2024(code: str) -> str | None:
 
 def mapping_2008_2024_rows() -> list[dict[str, str]]:
     """The mapping (groups/delimitation's file format) that turns a tree loaded from the 2008
-    list into the 2024 one: codes, names, parents and electors as a fresh 2024 load writes
-    them. Written to groups/data/delimitation-2008-2024.csv by `manage.py
-    groups_mapping_2008_2024`."""
+    list into the 2024 one: codes, names, parents, designations and electors (with their
+    estimate mark) as a fresh 2024 load writes them. Written to
+    groups/data/delimitation-2008-2024.csv by `manage.py groups_mapping_2008_2024`."""
     old = {s.code: s for nodes in tree_specs(with_booths=False, edition="2008").values()
            for s in nodes}  # fmt: skip
     new = {s.code: s for nodes in tree_specs(with_booths=False, edition="2024").values()
@@ -431,6 +439,16 @@ def mapping_2008_2024_rows() -> list[dict[str, str]]:
             "name": after.name if after.name != spec.name else "",
             "name_local": after.name_local if after.name_local != spec.name_local else "",
             "electors": after.electors if after.electors != spec.electors else "",
+            "designation": (
+                _DESIGNATION_WORD[after.designation]
+                if after.designation != spec.designation
+                else ""
+            ),
+            "electors_estimated": (
+                ("yes" if after.electors_estimated else "no")
+                if after.electors_estimated != spec.electors_estimated
+                else ""
+            ),
         }
         if any(changes.values()):
             row("move", old_code=code, kind=_KIND_WORD[spec.kind], **changes)
@@ -438,13 +456,17 @@ def mapping_2008_2024_rows() -> list[dict[str, str]]:
         if code not in kept:
             row("create", new_code=code, above=spec.parent_code or "",
                 kind=_KIND_WORD[spec.kind], name=spec.name, name_local=spec.name_local,
-                electors=spec.electors)  # fmt: skip
+                electors=spec.electors,
+                designation=_DESIGNATION_WORD[spec.designation] if spec.designation else "",
+                electors_estimated="yes" if spec.electors_estimated else "")  # fmt: skip
     for code, spec in old.items():
         if _code_2024(code) is not None:
             continue
         st = code.split("-")[0]
         if spec.kind == Kind.STATE:
             row("retire", old_code=code, kind="state")
+        elif st == "S09" and code in {ac_code(st, number) for number in LADAKH_2008_ACS}:
+            row("merge", old_code=code, above=LADAKH_2024_AC, kind="ac")
         elif st == "S03":
             # New ACs take these codes: the old ones keep theirs for history.
             row("retire", old_code=code, new_code=code.replace("S03-", "S03-2008-", 1),

@@ -20,13 +20,22 @@ Within a step everything is set-wise SQL, whatever the number of booths and memb
 2. created nodes, by kind, top down (new trees get the next tree ids under the roots lock);
 3. moves: a tree root (an assembly constituency) changes the node it hangs from; any other node
    its parent, within or between trees;
-4. names; then retirements: each retired node and everything under it that no row moves out
-   is deactivated, never deleted; its booths are listed for placement (`BoothPlacement`) and
-   the roles held there recorded for their holders' notice (`DelimitationNotice`);
-5. the nested-set numbers of every tree touched are recomputed (groups.tree.rebuild_trees);
-6. members follow their booths: the receivers (members.receivers) rewrite the tree and state
+4. merges: what is directly under a merged node (but the nodes whose rows send them elsewhere
+   or retire them) moves under the node it is merged into; the codes under it that follow its
+   code and end in a letter part and a number (its booths, -B-0001) are renumbered after the
+   highest number of that form the node it goes to has, in the order of the rows and then of
+   the tree, keeping the number's width; other codes under it follow the nearest node above
+   them that took a new code, when they begin with its old one (a merged state's booth
+   S23-AC-001-B-0001 follows its AC, renumbered S05-AC-041), or else take the new node's code
+   in place of the merged one's (the step fails whole, naming the code, if that is taken);
+5. names, designations and the estimate mark; then retirements: each retired or merged node
+   and everything under it that no row moves out is deactivated, never deleted; its booths
+   are listed for placement (`BoothPlacement`) and the roles held there recorded for their
+   holders' notice (`DelimitationNotice`);
+6. the nested-set numbers of every tree touched are recomputed (groups.tree.rebuild_trees);
+7. members follow their booths: the receivers (members.receivers) rewrite the tree and state
    columns of the members whose booths changed tree or state, one UPDATE per state;
-7. the touched trees' figures are marked stale (recounted by a worker, or by the command);
+8. the touched trees' figures are marked stale (recounted by a worker, or by the command);
    staff assignments, posts and memberships point at nodes, which keep their ids: they follow.
 """
 
@@ -307,6 +316,8 @@ def _change_row(delimitation: Delimitation, change: Change) -> DelimitationChang
         name=row.name,
         name_local=row.name_local,
         electors=row.electors,
+        designation=row.designation,
+        electors_estimated=row.electors_estimated,
     )
 
 
@@ -335,6 +346,8 @@ class _Step:
             "booth": int(Kind.BOOTH),
             "create": Change_.CREATE.value,
             "retire": Change_.RETIRE.value,
+            "merge": Change_.MERGE.value,
+            "move": Change_.MOVE.value,
             "now": self.now,
         }
         # Trees whose numbers are recomputed, whose members may change state, whose figures
@@ -359,8 +372,8 @@ class _Step:
         self._lock()
         with connection.cursor() as cursor:
             self.cursor = cursor
-            cursor.execute("DROP TABLE IF EXISTS delimit_codes")
-            cursor.execute("DROP TABLE IF EXISTS delimit_retired")
+            for table in TEMPORARY_TABLES:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute(
                 "CREATE TEMPORARY TABLE delimit_codes (id bigint PRIMARY KEY,"
                 " code varchar(64) NOT NULL, line integer NOT NULL, follows integer NOT NULL)"
@@ -377,12 +390,13 @@ class _Step:
             self._create()
             self._set_codes()
             self._move()
+            self._merge()
             self._rename()
             self._retire()
             self._renumber()
             self._follow()
-            cursor.execute("DROP TABLE delimit_codes")
-            cursor.execute("DROP TABLE delimit_retired")
+            for table in TEMPORARY_TABLES:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
         group_figures_stale(*self.stale)
         self._audit()
         return {
@@ -444,7 +458,8 @@ class _Step:
             self.params,
         )
         # Down from every node whose code changes, to the nodes without rows of their own;
-        # those whose code begins with the changing code and a hyphen follow it.
+        # those whose code begins with the changing code and a hyphen follow it (not those of
+        # a merged node: they are renumbered where they go, `_merge`).
         cursor.execute(
             """WITH RECURSIVE follow(id, old_prefix, new_prefix, line) AS (
                    SELECT child.id, seed.old_code || '-', seed.new_code || '-', seed.line
@@ -452,7 +467,8 @@ class _Step:
                    JOIN groups_group child
                      ON child.parent_id = seed.node_id OR child.upper_id = seed.node_id
                    WHERE seed.delimitation_id = %(delimitation)s AND seed.step = %(step)s
-                     AND seed.action <> %(create)s AND seed.new_code <> seed.old_code
+                     AND seed.action NOT IN (%(create)s, %(merge)s)
+                     AND seed.new_code <> seed.old_code
                      AND NOT EXISTS (SELECT 1 FROM groups_delimitationchange other
                          WHERE other.delimitation_id = %(delimitation)s
                            AND other.node_id = child.id)
@@ -537,6 +553,8 @@ class _Step:
                     kind=kind,
                     code=change.new_code,
                     electors=change.electors,
+                    designation=change.designation or "",
+                    electors_estimated=bool(change.electors_estimated),
                     created_at=self.now,
                     updated_at=self.now,
                 )
@@ -609,40 +627,263 @@ class _Step:
             self.report(change.line)["moved"] += 1
         Group.objects.bulk_update(changed, ["parent", "upper", "updated_at"], batch_size=1000)
 
+    # --- Merges ---------------------------------------------------------------------------
+
+    def _merge(self) -> None:
+        if not any(c.action == Change_.MERGE for c in self.changes):
+            return
+        cursor = self.cursor
+        cursor.execute(
+            "CREATE TEMPORARY TABLE delimit_moved (id bigint PRIMARY KEY, line integer NOT NULL,"
+            " target_id bigint NOT NULL, old_code varchar(64) NOT NULL)"
+        )
+        cursor.execute(
+            "CREATE TEMPORARY TABLE delimit_under (id bigint PRIMARY KEY, line integer NOT NULL,"
+            " target_id bigint NOT NULL, target_code varchar(64) NOT NULL, above_id bigint,"
+            " old_code varchar(64) NOT NULL, rest varchar(64), number varchar(64),"
+            " code varchar(64))"
+        )
+        cursor.execute("CREATE INDEX delimit_under_above ON delimit_under (above_id)")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE delimit_highest (target_id bigint NOT NULL,"
+            " label varchar(64) NOT NULL, number bigint NOT NULL)"
+        )
+        # What goes: the nodes directly under each merged node but those whose rows send them
+        # elsewhere (an above of their own), retire or merge them. The node merged into is one
+        # that exists, or the one another row created (in this step or an earlier one).
+        cursor.execute(
+            """INSERT INTO delimit_moved (id, line, target_id, old_code)
+               SELECT child.id, merger.line, COALESCE(merger.above_id, made.node_id),
+                   merger.old_code
+               FROM groups_delimitationchange merger
+               LEFT JOIN groups_delimitationchange made
+                 ON made.delimitation_id = merger.delimitation_id
+                AND made.line = merger.above_line
+               JOIN groups_group child
+                 ON child.parent_id = merger.node_id OR child.upper_id = merger.node_id
+               WHERE merger.delimitation_id = %(delimitation)s AND merger.step = %(step)s
+                 AND merger.action = %(merge)s
+                 AND NOT EXISTS (SELECT 1 FROM groups_delimitationchange own
+                     WHERE own.delimitation_id = %(delimitation)s AND own.node_id = child.id
+                       AND (own.action <> %(move)s OR own.above_id IS NOT NULL
+                            OR own.above_line IS NOT NULL))""",
+            self.params,
+        )
+        # Their codes, and those of everything under them without a row of its own, follow
+        # the merged node's when they begin with it and a hyphen: `rest` is what comes after,
+        # `number` the number of a code of the form <letters>-<digits> (a booth's B-0001).
+        cursor.execute(
+            """WITH RECURSIVE walk(id, above_id, line, target_id, old_prefix) AS (
+                   SELECT moved.id, CAST(NULL AS bigint), moved.line, moved.target_id,
+                       moved.old_code || '-'
+                   FROM delimit_moved moved
+                   WHERE NOT EXISTS (SELECT 1 FROM groups_delimitationchange own
+                         WHERE own.delimitation_id = %(delimitation)s AND own.node_id = moved.id)
+                   UNION ALL
+                   SELECT child.id, walk.id, walk.line, walk.target_id, walk.old_prefix
+                   FROM walk JOIN groups_group child
+                     ON child.parent_id = walk.id OR child.upper_id = walk.id
+                   WHERE NOT EXISTS (SELECT 1 FROM groups_delimitationchange own
+                         WHERE own.delimitation_id = %(delimitation)s AND own.node_id = child.id)
+               )
+               INSERT INTO delimit_under (id, above_id, line, target_id, target_code, old_code,
+                   rest)
+               SELECT walk.id, walk.above_id, walk.line, walk.target_id, target.code, node.code,
+                   CASE WHEN substr(node.code, 1, length(walk.old_prefix)) = walk.old_prefix
+                        THEN substr(node.code, length(walk.old_prefix) + 1) END
+               FROM walk JOIN groups_group node ON node.id = walk.id
+               JOIN groups_group target ON target.id = walk.target_id""",
+            self.params,
+        )
+        cursor.execute(
+            "UPDATE delimit_under SET number = split_part(rest, '-', 2)"
+            " WHERE rest ~ '^[A-Z]+-[0-9]{1,18}$'"
+        )
+        # Numbered on after the highest number of that form the node merged into has, in any
+        # state (codes are in byte order, "C": the LIKE reads the code index).
+        cursor.execute(
+            """SELECT DISTINCT under.target_id, target.code, split_part(under.rest, '-', 1)
+               FROM delimit_under under JOIN groups_group target ON target.id = under.target_id
+               WHERE under.number IS NOT NULL"""
+        )
+        highest = []
+        for target_id, target_code, label in cursor.fetchall():
+            prefix = f"{target_code}-{label}-"
+            cursor.execute(
+                "SELECT COALESCE(MAX(CAST(substr(code, %s) AS bigint)), 0) FROM groups_group"
+                " WHERE code LIKE %s AND substr(code, %s) ~ '^[0-9]{1,18}$'",
+                [len(prefix) + 1, prefix + "%", len(prefix) + 1],
+            )
+            highest.append((target_id, label, cursor.fetchone()[0]))
+        cursor.executemany("INSERT INTO delimit_highest VALUES (%s, %s, %s)", highest)
+        cursor.execute(
+            """WITH ranked AS (
+                   SELECT under.id, under.target_id, split_part(under.rest, '-', 1) AS label,
+                       length(under.number) AS width,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY under.target_id, split_part(under.rest, '-', 1)
+                           ORDER BY under.line, node.tree_id, node.lft) AS rank
+                   FROM delimit_under under JOIN groups_group node ON node.id = under.id
+                   WHERE under.number IS NOT NULL
+               ), numbered AS (
+                   SELECT ranked.id, target.code || '-' || ranked.label || '-' AS prefix,
+                       ranked.width, CAST(highest.number + ranked.rank AS varchar) AS value
+                   FROM ranked JOIN groups_group target ON target.id = ranked.target_id
+                   JOIN delimit_highest highest
+                     ON highest.target_id = ranked.target_id AND highest.label = ranked.label
+               )
+               UPDATE delimit_under SET code = numbered.prefix
+                   || lpad(numbered.value, GREATEST(numbered.width, length(numbered.value)), '0')
+               FROM numbered WHERE delimit_under.id = numbered.id"""
+        )
+        # Codes of another form follow the nearest node above them that has a new code, when
+        # they begin with its old one (a booth S23-AC-001-B-0001 of a merged state follows
+        # its renumbered AC), or else take the merged-into node's code in place of the
+        # merged one's.
+        cursor.execute(
+            """WITH RECURSIVE down(id, code, anchor_old, anchor_new) AS (
+                   SELECT under.id, new.code,
+                       CASE WHEN new.code IS NOT NULL THEN under.old_code END, new.code
+                   FROM delimit_under under
+                   CROSS JOIN LATERAL (SELECT COALESCE(under.code,
+                       under.target_code || '-' || under.rest) AS code) new
+                   WHERE under.above_id IS NULL
+                   UNION ALL
+                   SELECT under.id, new.code,
+                       CASE WHEN new.code IS NOT NULL THEN under.old_code
+                            ELSE down.anchor_old END,
+                       COALESCE(new.code, down.anchor_new)
+                   FROM down JOIN delimit_under under ON under.above_id = down.id
+                   CROSS JOIN LATERAL (SELECT COALESCE(under.code,
+                       CASE WHEN substr(under.old_code, 1, length(down.anchor_old) + 1)
+                                 = down.anchor_old || '-'
+                            THEN down.anchor_new
+                                 || substr(under.old_code, length(down.anchor_old) + 1) END,
+                       under.target_code || '-' || under.rest) AS code) new
+               )
+               UPDATE delimit_under SET code = down.code FROM down
+               WHERE delimit_under.id = down.id AND delimit_under.code IS NULL"""
+        )
+        self._merge_report()
+        # Where the nodes' trees stand, before they move: what is renumbered, what members
+        # follow, whose figures are stale.
+        cursor.execute(
+            """SELECT node.kind < %(assembly)s, node.parent_id IS NULL, node.tree_id,
+                   target.tree_id, array_agg(node.id)
+               FROM delimit_moved moved JOIN groups_group node ON node.id = moved.id
+               JOIN groups_group target ON target.id = moved.target_id
+               GROUP BY 1, 2, 3, 4""",
+            {"assembly": int(Kind.ASSEMBLY)},
+        )
+        for upper_kind, is_root, tree_id, target_tree, node_ids in cursor.fetchall():
+            self.stale |= {tree_id, target_tree}
+            if is_root:
+                # Trees hanging below the merged node now hang below the other.
+                self.follow.add(tree_id)
+            else:
+                self.restructured |= {tree_id, target_tree}
+                if upper_kind:
+                    self.moved_upper.extend(node_ids)
+                else:
+                    self.follow |= {tree_id, target_tree}
+        try:
+            with transaction.atomic():
+                cursor.execute(
+                    "UPDATE groups_group SET code = under.code, updated_at = %(now)s"
+                    " FROM delimit_under under"
+                    " WHERE groups_group.id = under.id AND under.code IS NOT NULL",
+                    self.params,
+                )
+        except IntegrityError as error:
+            raise _taken(error) from error
+        cursor.execute(
+            """UPDATE groups_group node SET
+                   parent_id = CASE WHEN node.parent_id IS NULL THEN NULL ELSE moved.target_id END,
+                   upper_id = CASE WHEN node.parent_id IS NULL THEN moved.target_id
+                                   ELSE node.upper_id END,
+                   updated_at = %(now)s
+               FROM delimit_moved moved WHERE node.id = moved.id""",
+            self.params,
+        )
+
+    def _merge_report(self) -> None:
+        """Per merge row: the node it merges, where to, how many booths go along; the new
+        codes of the other nodes that go."""
+        cursor = self.cursor
+        cursor.execute(
+            """SELECT merger.line, merger.old_code, target.code,
+                   (SELECT COUNT(*) FROM delimit_under under JOIN groups_group booth
+                      ON booth.id = under.id
+                    WHERE under.line = merger.line AND booth.kind = %(booth)s)
+               FROM groups_delimitationchange merger
+               LEFT JOIN groups_delimitationchange made
+                 ON made.delimitation_id = merger.delimitation_id
+                AND made.line = merger.above_line
+               JOIN groups_group target ON target.id = COALESCE(merger.above_id, made.node_id)
+               WHERE merger.delimitation_id = %(delimitation)s AND merger.step = %(step)s
+                 AND merger.action = %(merge)s
+               ORDER BY merger.line""",
+            self.params,
+        )
+        for line, old_code, target_code, booths in cursor.fetchall():
+            report = self.report(line)
+            report["merged"] += 1
+            report["merges"].append([old_code, target_code, booths])
+        cursor.execute(
+            """SELECT under.line, node.code, under.code FROM delimit_under under
+               JOIN groups_group node ON node.id = under.id
+               WHERE node.kind <> %(booth)s AND under.code IS NOT NULL
+               ORDER BY node.kind, node.code""",
+            self.params,
+        )
+        for line, old, new in cursor.fetchall():
+            report = self.report(line)
+            report["recoded"] += 1
+            report["codes"].append([old, new])
+
     # --- Names and retirements ------------------------------------------------------------
 
     def _rename(self) -> None:
         renamed = [
             c
             for c in self.changes
-            if c.action != Change_.CREATE and (c.name or c.name_local or c.electors is not None)
+            if c.action != Change_.CREATE
+            and (
+                c.name
+                or c.name_local
+                or c.electors is not None
+                or c.designation is not None
+                or c.electors_estimated is not None
+            )
         ]
         if not renamed:
             return
+        fields = ["name", "name_local", "electors", "designation", "electors_estimated"]
         step = self.delimitation.changes.filter(step=self.number).exclude(action=Change_.CREATE)
         nodes = {g.pk: g for g in Group.objects.filter(pk__in=step.values("node_id"))}
         for change in renamed:
             node = nodes[change.node_id]
-            before = (node.name, node.name_local, node.electors)
+            before = [getattr(node, name) for name in fields]
             node.name = change.name or node.name
             node.name_local = change.name_local or node.name_local
-            node.electors = change.electors if change.electors is not None else node.electors
+            for name in ("electors", "designation", "electors_estimated"):
+                if getattr(change, name) is not None:
+                    setattr(node, name, getattr(change, name))
             node.updated_at = self.now
-            if (node.name, node.name_local, node.electors) != before:
+            if [getattr(node, name) for name in fields] != before:
                 self.report(change.line)["renamed"] += 1
-        Group.objects.bulk_update(
-            nodes.values(), ["name", "name_local", "electors", "updated_at"], batch_size=1000
-        )
+        Group.objects.bulk_update(nodes.values(), [*fields, "updated_at"], batch_size=1000)
 
     def _retire(self) -> None:
-        if not any(c.action == Change_.RETIRE for c in self.changes):
+        if not any(c.action in (Change_.RETIRE, Change_.MERGE) for c in self.changes):
             return
         cursor = self.cursor
+        # A merged node is retired like any other; what was under it has gone already.
         cursor.execute(
             """WITH RECURSIVE retired(id, line) AS (
                    SELECT node_id, line FROM groups_delimitationchange
                    WHERE delimitation_id = %(delimitation)s AND step = %(step)s
-                     AND action = %(retire)s
+                     AND action IN (%(retire)s, %(merge)s)
                    UNION ALL
                    SELECT child.id, retired.line FROM retired JOIN groups_group child
                      ON child.parent_id = retired.id OR child.upper_id = retired.id
@@ -797,9 +1038,13 @@ class _Step:
             )
 
 
+TEMPORARY_TABLES = (
+    "delimit_codes", "delimit_retired", "delimit_moved", "delimit_under", "delimit_highest",
+)  # fmt: skip
 COUNT_KEYS = (
     "created",
     "moved",
+    "merged",
     "recoded",
     "booths_recoded",
     "renamed",
@@ -816,6 +1061,7 @@ def _blank_report(code: str) -> dict:
         "name": "",
         "created": {},
         "moved": 0,
+        "merged": 0,
         "recoded": 0,
         "booths_recoded": 0,
         "renamed": 0,
@@ -825,6 +1071,7 @@ def _blank_report(code: str) -> dict:
         "members_to_place": 0,
         "codes": [],
         "booth_codes": [],
+        "merges": [],
     }
 
 

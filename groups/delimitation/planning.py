@@ -7,7 +7,8 @@ booths only when a row names them, or holds a code a row wants.
 A node without a row goes where the node above it goes. Its code follows the nearest node
 above it that has a row, when it begins with that node's old code and a hyphen (the booth
 S01-AC-120-B-0001 under S01-AC-120 becomes S01-AC-001-B-0001 when S01-AC-120 becomes
-S01-AC-001); otherwise it stays.
+S01-AC-001); otherwise it stays. A node directly under a merged node goes where the merge
+sends what is under it (its codes are renumbered when the step is applied: see applying).
 
 The plan's steps: each row belongs to the state it ends in. A state whose rows take a code
 that another state's rows give up, or hang under a node another state's rows create, comes
@@ -24,8 +25,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from groups.delimitation.reading import MappingRefused, MappingRow
-from groups.models import Group, Kind
+from groups.delimitation.reading import WORD_OF_DESIGNATION, MappingRefused, MappingRow
+from groups.models import Designation, Group, Kind
 
 LOOKUP_CHUNK = 5000
 
@@ -96,6 +97,13 @@ def above_allowed(kind: int, above_kind: int) -> bool:
     return above_kind < Kind.ASSEMBLY
 
 
+# The kind of node each designation may be given (the constraint group_designation_fits_kind).
+DESIGNATION_KIND = {
+    Designation.UNION_TERRITORY: Kind.STATE,
+    Designation.WHOLE_CONSTITUENCY: Kind.ASSEMBLY,
+}
+
+
 def mapping_plan(rows: list[MappingRow]) -> Plan:
     """Check the rows against the tree as it is and order them into steps; MappingRefused
     with every problem found, by line, when the mapping cannot be applied as a whole."""
@@ -135,6 +143,7 @@ class _Planner:
         self.changes: list[Change] = []
         self.row_of: dict[int, Change] = {}  # node id -> its change
         self.created: dict[int, Change] = {}  # line -> change of a create
+        self.merges: dict[int, Change] = {}  # node id -> its merge
         self._owner: dict[int, Change | None] = {}
 
     def refuse_if_problems(self) -> None:
@@ -196,6 +205,16 @@ class _Planner:
                 if node.kind == Kind.NATIONAL:
                     self.problem(row.line, _("the national node cannot be moved or retired"))
                     continue
+                if row.action == "merge" and node.kind == Kind.BOOTH:
+                    self.problem(
+                        row.line,
+                        _(
+                            "%(code)s is a polling booth: nothing is under it to merge (booths "
+                            "are merged on the booth's page)"
+                        )
+                        % {"code": node.code},
+                    )
+                    continue
                 if not node.is_active:
                     self.problem(
                         row.line,
@@ -206,15 +225,30 @@ class _Planner:
             elif row.kind == Kind.NATIONAL:
                 self.problem(row.line, _("there is one national node; it cannot be created"))
                 continue
+            kind = node.kind if node else row.kind
+            fits = DESIGNATION_KIND.get(row.designation) if row.designation else kind
+            if fits != kind:
+                self.problem(
+                    row.line,
+                    _(
+                        "the designation %(designation)s is for a node of the kind %(fits)s, "
+                        "not %(kind)s"
+                    )
+                    % {
+                        "designation": WORD_OF_DESIGNATION[row.designation],
+                        "fits": kind_word(fits),
+                        "kind": kind_word(kind),
+                    },
+                )
+                continue
             change = Change(
-                row=row,
-                node=node,
-                kind=node.kind if node else row.kind,
-                new_code=row.new_code or (node.code if node else ""),
+                row=row, node=node, kind=kind, new_code=row.new_code or (node.code if node else "")
             )
             self.changes.append(change)
             if node is not None:
                 self.row_of[node.id] = change
+                if row.action == "merge":
+                    self.merges[node.id] = change
             else:
                 self.created[row.line] = change
 
@@ -246,6 +280,9 @@ class _Planner:
         if change is not None:
             return change.new_code
         owner = self.owner(node)
+        if owner is not None and owner.action == "merge":
+            # Renumbered under the node it goes to, into free codes, when the step runs.
+            return node.code
         if owner is not None and owner.node is not None and owner.new_code != owner.node.code:
             prefix = owner.node.code + "-"
             if node.code.startswith(prefix):
@@ -417,7 +454,40 @@ class _Planner:
             above_kind = (
                 self.nodes[target].kind if isinstance(target, int) else self.created[target[1]].kind
             )
-            if not above_allowed(change.kind, above_kind):
+            renumbered = self._renumbered_by_merge(target)
+            if renumbered is not None:
+                self.problem(
+                    row.line,
+                    _(
+                        "%(code)s goes with the merge on line %(line)s and is renumbered where "
+                        "it goes, when the step runs: name a node whose code the mapping knows"
+                    )
+                    % {"code": above_code, "line": renumbered.line},
+                )
+                continue
+            if change.action == "merge":
+                if target == change.key:
+                    self.problem(
+                        row.line,
+                        _("%(code)s cannot be merged into itself") % {"code": above_code},
+                    )
+                    continue
+                if above_kind != change.kind:
+                    self.problem(
+                        row.line,
+                        _(
+                            "%(code)s (%(kind)s) can only be merged into a node of its kind, "
+                            "not %(above)s (%(above_kind)s)"
+                        )
+                        % {
+                            "code": change.node.code,
+                            "kind": kind_word(change.kind),
+                            "above_kind": kind_word(above_kind),
+                            "above": above_code,
+                        },
+                    )
+                    continue
+            elif not above_allowed(change.kind, above_kind):
                 self.problem(
                     row.line,
                     _("%(code)s (%(kind)s) cannot go under %(above)s (%(above_kind)s)")
@@ -437,12 +507,35 @@ class _Planner:
             if change.node is None and change.above_id is None and change.above_line is None:
                 self.problem(change.line, _("a create needs its %(column)s") % {"column": "above"})
 
+    def _renumbered_by_merge(self, key) -> Change | None:
+        """The merge that takes the node along and gives it a new number (its code follows
+        the merged node's), if one does."""
+        if not isinstance(key, int) or key in self.row_of:
+            return None
+        owner = self.owner(self.nodes[key])
+        if owner is None or owner.action != "merge":
+            return None
+        return owner if self.nodes[key].code.startswith(owner.node.code + "-") else None
+
+    @staticmethod
+    def target(change: Change) -> object | None:
+        """Where the change sends its node (a merge: what is under it), as a key."""
+        if change.above_id:
+            return change.above_id
+        return ("create", change.above_line) if change.above_line else None
+
     def final_above(self, key) -> object | None:
         change = self.row_of.get(key) if isinstance(key, int) else self.created.get(key[1])
-        if change is not None and (change.above_id or change.above_line):
-            return change.above_id or ("create", change.above_line)
+        if change is not None and change.action != "merge" and self.target(change):
+            return self.target(change)
         node = self.nodes.get(key) if isinstance(key, int) else None
-        return node.above_id if node is not None else None
+        above = node.above_id if node is not None else None
+        # What a merge takes along: the nodes under it that stay where they are, or move
+        # without a place of their own (retired and merged ones stay, retired).
+        merge = self.merges.get(above) if above is not None else None
+        if merge is not None and (change is None or change.action == "move"):
+            return self.target(merge) or above
+        return above
 
     def _describe(self, key) -> str:
         if isinstance(key, int):
@@ -453,7 +546,7 @@ class _Planner:
         """No node ends up under itself, and none that stays active under a retired one."""
         limit = 64
         for change in self.changes:
-            if not (change.above_id or change.above_line):
+            if change.action == "merge" or not (change.above_id or change.above_line):
                 continue
             seen = {change.key}
             current = self.final_above(change.key)
@@ -470,8 +563,26 @@ class _Planner:
                 seen.add(current)
                 current = self.final_above(current)
         self._inactive: dict[object, tuple[Change | None, str] | None] = {}
+        for merge in self.merges.values():
+            target = self.target(merge)
+            reason = self._inactive_after(target) if target is not None else None
+            if reason is None:
+                continue
+            retire, code = reason
+            if retire is not None:
+                self.problem(
+                    merge.line,
+                    _("%(code)s cannot be merged into %(above)s, which line %(line)s retires")
+                    % {"code": merge.node.code, "above": code, "line": retire.line},
+                )
+            else:
+                self.problem(
+                    merge.line,
+                    _("%(code)s cannot be merged into %(above)s, which is deactivated")
+                    % {"code": merge.node.code, "above": code},
+                )
         for change in self.changes:
-            if change.action == "retire":
+            if change.action in ("retire", "merge"):
                 continue
             above = self.final_above(change.key)
             reason = self._inactive_after(above) if above is not None else None
@@ -499,14 +610,15 @@ class _Planner:
             return self._inactive[key]
         change = self.row_of.get(key) if isinstance(key, int) else self.created.get(key[1])
         result = None
-        if change is not None and change.action == "retire":
+        if change is not None and change.action in ("retire", "merge"):
             result = (change, change.new_code)
         elif change is None:
             node = self.nodes[key]
+            above = self.final_above(key)
             if not node.is_active:
                 result = (None, node.code)
-            elif node.above_id is not None:
-                result = self._inactive_after(node.above_id)
+            elif above is not None:
+                result = self._inactive_after(above)
         self._inactive[key] = result
         return result
 
@@ -539,7 +651,9 @@ class _Planner:
 
     def _steps(self) -> list[tuple[str, ...]]:
         for change in self.changes:
-            change.state_code = self.state_of(change.key)
+            # A merge belongs to the state that takes what was under its node.
+            at = self.target(change) if change.action == "merge" else change.key
+            change.state_code = self.state_of(at)
         needs: dict[str, set[str]] = defaultdict(set)
         states = {change.state_code for change in self.changes}
         for taker, giver in self.code_needs:

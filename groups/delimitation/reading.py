@@ -3,7 +3,9 @@
 Nothing here looks at the tree; `planning` does. A file is refused whole when it is too large,
 holds a NUL byte or a control character, is not UTF-8, is not CSV, or its header is not
 exactly the mapping's columns (in any order): a forged or misspelt column must not be
-dropped silently, since a row without its `above` would mean "stays where it is".
+dropped silently, since a row without its `above` would mean "stays where it is". The two
+columns added last (`designation`, `electors_estimated`) may be left out, as files written
+before them do: a row without them changes neither.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from cadreconnect.exceptions import ApplicationError
-from groups.models import Kind
+from groups.models import Designation, Kind
 
-COLUMNS = ("action", "old_code", "new_code", "above", "kind", "name", "name_local", "electors")
-ACTIONS = ("move", "create", "retire")
+COLUMNS = (
+    "action", "old_code", "new_code", "above", "kind", "name", "name_local", "electors",
+    "designation", "electors_estimated",
+)  # fmt: skip
+# Columns a header may leave out (the files written before them): empty in every row.
+OPTIONAL_COLUMNS = ("designation", "electors_estimated")
+ACTIONS = ("move", "create", "retire", "merge")
 KIND_WORDS = {
     "state": Kind.STATE,
     "zone": Kind.ZONE,
@@ -32,6 +39,14 @@ KIND_WORDS = {
     "booth": Kind.BOOTH,
 }
 WORD_OF_KIND = {kind: word for word, kind in KIND_WORDS.items()}
+# `none` clears a designation; an empty cell leaves it as it is.
+DESIGNATION_WORDS = {
+    "none": Designation.NONE,
+    "union_territory": Designation.UNION_TERRITORY,
+    "whole_constituency": Designation.WHOLE_CONSTITUENCY,
+}
+WORD_OF_DESIGNATION = {value: word for word, value in DESIGNATION_WORDS.items()}
+YES_NO = {"yes": True, "no": False, "true": True, "false": False}
 CODE_PATTERN = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
 MAX_CODE = 64
 MAX_NAME = 200
@@ -52,6 +67,8 @@ class MappingRow:
     name: str
     name_local: str
     electors: int | None
+    designation: str | None = None  # None: unchanged; Designation.NONE clears it
+    electors_estimated: bool | None = None  # None: unchanged
 
 
 class MappingRefused(ApplicationError):
@@ -126,7 +143,8 @@ def mapping_read(data: bytes) -> list[MappingRow]:
                     )
                 )
             else:
-                row, row_problems = _row(line, {name: values[at] for name, at in positions.items()})
+                cells = {name: "" if at is None else values[at] for name, at in positions.items()}
+                row, row_problems = _row(line, cells)
                 problems.extend((line, problem) for problem in row_problems)
                 if row is not None:
                     rows.append(row)
@@ -184,10 +202,11 @@ def _text(data: bytes) -> str:
         ) from error
 
 
-def _header(header: list[str]) -> dict[str, int]:
+def _header(header: list[str]) -> dict[str, int | None]:
+    """Where each column is (None: an optional column left out)."""
     names = [cell.strip().lower() for cell in header]
     unknown = [name for name in names if name not in COLUMNS]
-    missing = [name for name in COLUMNS if name not in names]
+    missing = [name for name in COLUMNS if name not in names and name not in OPTIONAL_COLUMNS]
     twice = sorted({name for name in names if names.count(name) > 1})
     if unknown or missing or twice:
         parts = []
@@ -204,12 +223,19 @@ def _header(header: list[str]) -> dict[str, int]:
             [
                 (
                     1,
-                    _("the header must be the columns %(columns)s (in any order); %(problems)s")
-                    % {"columns": ",".join(COLUMNS), "problems": "; ".join(parts)},
+                    _(
+                        "the header must be the columns %(columns)s (in any order; "
+                        "%(optional)s may be left out); %(problems)s"
+                    )
+                    % {
+                        "columns": ",".join(COLUMNS),
+                        "optional": ", ".join(OPTIONAL_COLUMNS),
+                        "problems": "; ".join(parts),
+                    },
                 )
             ]
         )
-    return {name: names.index(name) for name in COLUMNS}
+    return {name: names.index(name) if name in names else None for name in COLUMNS}
 
 
 def _shown(text: str) -> str:
@@ -271,6 +297,25 @@ def _row(line: int, cells: dict[str, str]) -> tuple[MappingRow | None, list[str]
                 _("electors %(value)s is not a whole number from 0 to %(max)s")
                 % {"value": _shown(values["electors"]), "max": f"{MAX_ELECTORS:,}"}
             )
+    designation = None
+    if values["designation"]:
+        designation = DESIGNATION_WORDS.get(values["designation"].lower())
+        if designation is None:
+            problems.append(
+                _("the designation %(designation)s is not one of %(designations)s")
+                % {
+                    "designation": _shown(values["designation"]),
+                    "designations": ", ".join(DESIGNATION_WORDS),
+                }
+            )
+    electors_estimated = None
+    if values["electors_estimated"]:
+        electors_estimated = YES_NO.get(values["electors_estimated"].lower())
+        if electors_estimated is None:
+            problems.append(
+                _("electors_estimated %(value)s is not yes or no")
+                % {"value": _shown(values["electors_estimated"])}
+            )
     if action == "create":
         needed = [
             ("new_code", codes["new_code"]),
@@ -284,13 +329,17 @@ def _row(line: int, cells: dict[str, str]) -> tuple[MappingRow | None, list[str]
                 problems.append(_("a create needs its %(column)s") % {"column": name})
         if codes["old_code"]:
             problems.append(_("a create has no old_code (the node does not exist yet)"))
-    elif action in ("move", "retire"):
+    elif action in ("move", "retire", "merge"):
         if not codes["old_code"]:
             problems.append(
                 _("a row that does %(action)s needs the old_code of its node") % {"action": action}
             )
         if action == "retire" and codes["above"]:
             problems.append(_("a retired node stays where it is: leave the above column empty"))
+        if action == "merge" and not codes["above"]:
+            problems.append(
+                _("a merge needs its above: the node of the same kind that takes what is under it")
+            )
     if problems:
         return None, problems
     return (
@@ -304,6 +353,8 @@ def _row(line: int, cells: dict[str, str]) -> tuple[MappingRow | None, list[str]
             name=values["name"],
             name_local=values["name_local"],
             electors=electors,
+            designation=designation,
+            electors_estimated=electors_estimated,
         ),
         [],
     )

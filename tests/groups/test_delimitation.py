@@ -6,7 +6,8 @@ Pradesh: its Lok Sabha constituency moves there and Mandrem is renumbered S40-AC
 booths, while Goa's remaining constituencies are renumbered into the freed codes (a chain:
 S05-AC-001 becomes S40-AC-001, then S05-AC-021 becomes S05-AC-001); one booth of Mandrem moves
 by an explicit order to Ponda; Cuncolim (S05-AC-030) is redrawn with no booth-level order, so
-it is retired and its booths wait for a lead; Tripura is renamed.
+it is retired and its booths wait for a lead; Canacona (S05-AC-040) is merged into Sanguem;
+Tripura is renamed.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ from tests.groups.test_figures import counted_by_hand, stored_figures
 from tests.members.test_member_figures import members_counted_by_hand, stored_member_figures
 from tests.support import processes
 
+# The eight columns of the first files, still read (no designation or estimate changes).
 HEADER = "action,old_code,new_code,above,kind,name,name_local,electors"
+FULL_HEADER = HEADER + ",designation,electors_estimated"
 MAPPING = [
     HEADER,
     "create,,S40,,state,North Goa State,उत्तर गोवा राज्य,",
@@ -62,6 +65,7 @@ MAPPING = [
     "move,S05-AC-021,S05-AC-001,,ac,Ponda (renumbered),,",
     "move,S05-AC-001-B-0003,S05-AC-001-B-0002,S05-AC-001,booth,,,",
     "retire,S05-AC-030,S05-2008-AC-030,,ac,,,",
+    "merge,S05-AC-040,,S05-AC-039,ac,,,",
     "move,S23,,,state,Tripura State,,",
 ]
 
@@ -224,6 +228,8 @@ def test_a_mapping_moves_renumbers_creates_and_retires_with_members_posts_and_ro
     )  # fmt: skip
     notice = DelimitationNotice.objects.get()
     assert (notice.assignment.user, notice.group_code) == (scene.cuncolim_viewer, cuncolim.code)
+    # Canacona, merged into Sanguem, is retired (it had nothing under it).
+    assert not Group.objects.get(code="S05-AC-040").is_active
 
     # One audited operation per state, inside the run's start and end.
     applied = AuditEvent.objects.filter(action="delimitation.apply").order_by("id")
@@ -324,8 +330,18 @@ def test_a_bad_mapping_is_refused_whole_with_its_line_numbers(scene, tmp_path):
          "line 2: the new_code 'S05 AC 1'"),
         (HEADER.encode() + b"\nmove,S05-AC-001,,,ac,Bad\x07name,,\n",
          "line 2: the name holds a control character"),
+        (HEADER.encode() + b",designations\nmove,S05-AC-001,,,ac,,,,none\n",
+         "unknown columns: 'designations'"),
+        (FULL_HEADER.encode() + b"\nmove,S05,,,state,,,,republic,\n",
+         "line 2: the designation 'republic' is not one of none, union_territory, "
+         "whole_constituency"),
+        (FULL_HEADER.encode() + b"\nmove,S05-AC-001,,,ac,,,,,maybe\n",
+         "line 2: electors_estimated 'maybe' is not yes or no"),
+        (FULL_HEADER.encode() + b"\nmerge,S05-AC-001,,,ac,,,,,\n",
+         "line 2: a merge needs its above"),
     ],
-    ids=["nul", "encoding", "forged-column", "missing-columns", "bad-code", "control-character"],
+    ids=["nul", "encoding", "forged-column", "missing-columns", "bad-code", "control-character",
+         "misspelt-column", "bad-designation", "bad-estimate", "merge-without-above"],
 )  # fmt: skip
 def test_hostile_files_are_refused_with_a_clear_error(db, tmp_path, content, expected):
     path = tmp_path / "mapping.csv"
@@ -337,6 +353,146 @@ def test_hostile_files_are_refused_with_a_clear_error(db, tmp_path, content, exp
 
     assert expected in err.getvalue()
     assert not Delimitation.objects.exists()
+
+
+def test_bad_designations_and_merges_are_refused_whole_with_their_lines(scene, tmp_path):
+    before = fingerprint()
+    path = mapping_file(
+        tmp_path,
+        FULL_HEADER,
+        "move,S05-AC-001,,,ac,,,,union_territory,",  # 2: a UT is a state's node
+        "move,S05,,,state,,,,whole_constituency,",  # 3: a whole constituency an AC's
+        "merge,S05-AC-010,,S05-PC-01,ac,,,,,",  # 4: into another kind
+        "merge,S05-AC-011,,S05-AC-011,ac,,,,,",  # 5: into itself
+        "retire,S05-AC-012,,,ac,,,,,",
+        "merge,S05-AC-013,,S05-AC-012,ac,,,,,",  # 7: into a retired node
+        "merge,S05-AC-014,,S05-AC-015,ac,,,,,",
+        "merge,S05-AC-015,,S05-AC-016,ac,,,,,",  # 8 takes in what 9 merges away
+        "merge,S05-AC-014,,S05-AC-016,ac,,,,,",  # 10: merged twice
+        "merge,S05-AC-021-B-0001,,S05-AC-001-B-0001,booth,,,,,",  # 11: a booth
+        "move,S05-AC-002,,,ac,,,,whole_constituency,yes",  # fine
+        "merge,S23,,S05,state,,,,,",  # fine: Tripura's PCs and ACs numbered on after Goa's
+        "move,S05-AC-001-B-0001,,S23-AC-001,booth,,,,,",  # 14: a code the merge renumbers
+    )
+    err = StringIO()
+
+    with pytest.raises(CommandError, match="refused"):
+        call_command("groups_delimit", str(path), stderr=err)
+
+    problems = err.getvalue()
+    assert (
+        "line 2: the designation union_territory is for a node of the kind State, not Assembly "
+        "constituency" in problems
+    )
+    assert "line 3: the designation whole_constituency is for a node of the kind Assembly" in (
+        problems
+    )
+    assert (
+        "line 4: S05-AC-010 (Assembly constituency) can only be merged into a node of its kind, "
+        "not S05-PC-01 (Lok Sabha constituency)" in problems
+    )
+    assert "line 5: S05-AC-011 cannot be merged into itself" in problems
+    assert "line 7: S05-AC-013 cannot be merged into S05-AC-012, which line 6 retires" in problems
+    assert "line 8: S05-AC-014 cannot be merged into S05-AC-015, which line 9 retires" in problems
+    assert "line 10: S05-AC-014 is mapped twice (first on line 8)" in problems
+    assert "line 11: S05-AC-021-B-0001 is a polling booth: nothing is under it to merge" in problems
+    assert "line 14: S23-AC-001 goes with the merge on line 13 and is renumbered" in problems
+    assert "line 12:" not in problems and "line 13:" not in problems and "line 6:" not in problems
+    assert fingerprint() == before
+    assert not Delimitation.objects.exists()
+
+
+# Mandrem (S05-AC-001, three booths) and Cuncolim (S05-AC-030, two) merged into Ponda
+# (S05-AC-021, one booth), Mandrem keeping its code for history; a new whole constituency
+# with estimated electors; Ponda's electors marked as an estimate.
+MERGE_MAPPING = [
+    FULL_HEADER,
+    "merge,S05-AC-001,S05-2008-AC-001,S05-AC-021,ac,,,,,",
+    "merge,S05-AC-030,,S05-AC-021,ac,,,,,",
+    "move,S05-AC-021,,,ac,,,41000,,yes",
+    "create,,S05-AC-041,S05-PC-02,ac,Mormugao Port,,12000,whole_constituency,yes",
+]
+
+
+def test_a_merge_moves_everything_under_a_node_into_another_with_members_and_posts(scene, tmp_path):
+    tree = scene.tree
+    path = mapping_file(tmp_path, *MERGE_MAPPING)
+    post = Post.objects.get()
+    membership = Membership.objects.get()
+    before = fingerprint()
+
+    out, _err = delimit(path, "--dry-run")
+
+    assert "S05-AC-001 merged into S05-AC-021 (3 booths)" in out
+    assert "S05-AC-030 merged into S05-AC-021 (2 booths)" in out
+    assert "merged into another node 2" in out
+    assert fingerprint() == before
+
+    out, _err = delimit(path)
+
+    # The booths went to Ponda, numbered after its own booth: Mandrem's in tree order, then
+    # Cuncolim's (the rows' order).
+    ponda = tree.fresh(tree.ponda)
+    booths = [tree.fresh(booth) for booth in (*tree.mandrem_booths, *scene.cuncolim_booths)]
+    assert [(b.code, b.parent_id, b.is_active) for b in booths] == [
+        (f"S05-AC-021-B-{number:04d}", ponda.pk, True) for number in range(2, 7)
+    ]
+    assert tree.fresh(tree.ponda_booth).code == "S05-AC-021-B-0001"
+    # The merged constituencies are retired, empty, kept for history; nothing waits for a lead.
+    mandrem, cuncolim = tree.fresh(tree.mandrem), tree.fresh(scene.cuncolim)
+    assert (mandrem.code, mandrem.is_active) == ("S05-2008-AC-001", False)
+    assert (cuncolim.code, cuncolim.is_active) == ("S05-AC-030", False)
+    assert not Group.objects.filter(parent__in=[mandrem, cuncolim]).exists()
+    assert not BoothPlacement.objects.exists()
+    # Members, posts and memberships went with their booths; roles there are kept, noticed.
+    assert where_is(scene.mandrem_members[0]) == ("S05-AC-021-B-0002", "S05-AC-021", "S05")
+    assert where_is(scene.moving_member) == ("S05-AC-021-B-0004", "S05-AC-021", "S05")
+    assert where_is(scene.cuncolim_members[1]) == ("S05-AC-021-B-0006", "S05-AC-021", "S05")
+    assert Post.objects.get().pk == post.pk and Post.objects.get().group_id == booths[0].pk
+    assert Membership.objects.get().group_id == mandrem.pk == membership.group_id
+    assert sorted(DelimitationNotice.objects.values_list("group_code", flat=True)) == [
+        "S05-2008-AC-001", "S05-AC-030",
+    ]  # fmt: skip
+    # The designation and the estimate mark, on a move and on a create.
+    assert (ponda.electors, ponda.electors_estimated, ponda.designation) == (41000, True, "")
+    port = Group.objects.get(code="S05-AC-041")
+    assert (port.designation, port.electors, port.electors_estimated) == (
+        "whole_constituency", 12000, True,
+    )  # fmt: skip
+    event = AuditEvent.objects.get(action="delimitation.apply")
+    assert event.data["merged"] == 2
+    assert_sound_with_true_figures()
+    assert GroupFigures.objects.get(group=ponda).members == 6
+    assert GroupFigures.objects.get(group=ponda).booths == 6
+
+    out, _err = delimit(path)
+
+    assert "applied already" in out
+
+
+def test_a_state_merged_into_another_brings_its_constituencies_renumbered_after_its_own(
+    scene, tmp_path, asha
+):
+    """Tripura into Goa: its PCs and ACs are numbered on after Goa's (S23-AC-001 becomes
+    S05-AC-041), its booths follow their AC, its members change state."""
+    udaipur = Group.objects.get(code="S23-AC-001")
+    booth = group_services.group_create_child(
+        actor=asha, parent=udaipur, name="Booth 1", code="S23-AC-001-B-0001", kind=Kind.BOOTH
+    )
+    member = member_services.member_create(
+        actor=asha, full_name="Member T", phone="+919812399999", booth=booth
+    )
+    group_services.group_figures_refresh_all()
+
+    out, _err = delimit(mapping_file(tmp_path, FULL_HEADER, "merge,S23,,S05,state,,,,,"))
+
+    assert "Applied 1 steps of 1" in out
+    assert where_is(member) == ("S05-AC-041-B-0001", "S05-AC-041", "S05")
+    assert Group.objects.get(code="S05-AC-041").pk == udaipur.pk
+    assert Group.objects.get(code="S05-PC-03").parent.code == "S05"
+    tripura = Group.objects.get(code="S23")
+    assert not tripura.is_active and not tripura.get_children().exists()
+    assert_sound_with_true_figures()
 
 
 def test_an_oversized_file_is_refused_before_it_is_read(db, tmp_path, settings):

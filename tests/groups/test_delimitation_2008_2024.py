@@ -4,7 +4,8 @@ posts, roles and figures: the tree it leaves is the one a fresh 2024 load writes
 
 The whole 2008 tree is loaded without booths (a few seconds); booths are generated for Goa
 (unchanged), Dadra and Nagar Haveli and Daman and Diu (merged) and made by hand for a few
-constituencies of Andhra Pradesh (split), Assam and J&K (redrawn).
+constituencies of Andhra Pradesh (split), Assam and J&K (redrawn; Ladakh's ACs merged into
+its one).
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ HAND_BOOTHS = {
 
 
 def tree_rows(state_codes: set[str]) -> dict[str, tuple]:
-    """code -> (name, name_local, kind, parent's code, designation, electors) of the active
-    nodes of these states (booths included), the parent of a tree's root being the node it
-    hangs from."""
+    """code -> (name, name_local, kind, parent's code, designation, electors, whether they are
+    an estimate) of the active nodes of these states (booths included), the parent of a tree's
+    root being the node it hangs from."""
     codes = dict(Group.objects.values_list("pk", "code"))
     return {
-        code: (name, name_local, kind, codes.get(parent or upper), designation, electors)
-        for code, name, name_local, kind, parent, upper, designation, electors in (
+        code: (name, name_local, kind, codes.get(parent or upper), designation, electors, estimated)
+        for code, name, name_local, kind, parent, upper, designation, electors, estimated in (
             Group.objects.filter(is_active=True)
             .exclude(kind=Kind.NATIONAL)
             .values_list(
@@ -54,6 +55,7 @@ def tree_rows(state_codes: set[str]) -> dict[str, tuple]:
                 "upper",
                 "designation",
                 "electors",
+                "electors_estimated",
             )
         )
         if code.split("-")[0] in state_codes
@@ -68,7 +70,7 @@ def spec_rows(state_codes: set[str], *, with_booths: set[str]) -> dict[str, tupl
     return {
         spec.code: (
             None if spec.kind == Kind.BOOTH else spec.name, spec.name_local, spec.kind,
-            spec.parent_code, spec.designation, spec.electors,
+            spec.parent_code, spec.designation, spec.electors, spec.electors_estimated,
         )
         for st, nodes in specs.items()
         if st in state_codes
@@ -137,6 +139,7 @@ def test_the_2008_tree_becomes_the_2024_one_with_its_members(tree_2008):
 
     assert "S01-AC-120 -> S01-AC-001" in out
     assert "U04-AC-001 -> U03-AC-001" in out
+    assert "S09-AC-047 merged into U09-AC-001 (1 booths)" in out
     assert "Dry run: nothing was written." in out
     assert fingerprint() == before
     assert not Delimitation.objects.exists()
@@ -145,7 +148,8 @@ def test_the_2008_tree_becomes_the_2024_one_with_its_members(tree_2008):
 
     assert "Applied 10 steps of 10" in out
     # Every state the 2024 list has, as a fresh 2024 load writes it: codes, names, kinds,
-    # parents, designation, electors; booths too for Goa and the merged U03.
+    # parents, designation, electors and their estimate mark; booths too for Goa and the
+    # merged U03. No difference.
     states_2024 = set(reference.tree_specs(with_booths=False, edition="2024"))
     after = tree_rows(states_2024)
     expected = spec_rows(states_2024, with_booths={"S05", "U03"})
@@ -157,18 +161,13 @@ def test_the_2008_tree_becomes_the_2024_one_with_its_members(tree_2008):
         for code, row in after.items()
         if code not in hand_made
     }
-    # What the file format cannot say: a created node's designation (U08 and U09 are union
-    # territories, Ladakh's one AC a whole constituency). Everything else is equal.
-    differing = {code for code in expected.keys() | after.keys()
-                 if expected.get(code) != after.get(code)}  # fmt: skip
-    assert differing == {"U08", "U09", "U09-AC-001"}
-    for code in differing:
-        assert after[code][4] == "" and expected[code][4] != ""
-        assert after[code][:4] + after[code][5:] == expected[code][:4] + expected[code][5:]
-    # The hand-made booths followed their constituencies.
+    assert after == expected
+    assert after["U09"][4] == "union_territory" and after["U09-AC-001"][4] == "whole_constituency"
+    assert after["U08-AC-001"][6] and after["S03-AC-001"][6]
+    # The hand-made booths followed their constituencies; Ladakh's went into its one AC.
     assert sorted(hand_made) == [
         "S01-AC-001-B-0001", "S01-AC-001-B-0002", "S01-AC-175-B-0001", "S18-AC-001-B-0001",
-        "S29-AC-001-B-0001", "S29-AC-001-B-0002",
+        "S29-AC-001-B-0001", "S29-AC-001-B-0002", "U09-AC-001-B-0001",
     ]  # fmt: skip
     # Nothing of the 2008 tree is active that the 2024 one lacks.
     assert not Group.objects.filter(is_active=True, code__regex=r"^(S09|U04)").exists()
@@ -182,23 +181,26 @@ def test_the_2008_tree_becomes_the_2024_one_with_its_members(tree_2008):
     assert where_is(members["goa"]) == ("S05-AC-001-B-0003", "S05-AC-001", "S05")
     assert where_is(members["daman"]) == ("U03-AC-001-B-0001", "U03-AC-001", "U03")
     assert where_is(members["dadra"]) == ("U03-AC-002-B-0002", "U03-AC-002", "U03")
+    assert where_is(members["ladakh"]) == ("U09-AC-001-B-0001", "U09-AC-001", "U09")
+    assert Group.objects.get(code="U09-AC-001-B-0001").name == "Nobra booth 1"
     assert Group.objects.get(code="U03-AC-001").name == "Daman and Diu"
     assert Post.objects.get().pk == post.pk
     assert Post.objects.get().group.code == "U03-AC-001-B-0001"
     assert set(Assignment.objects.values_list("pk", "group_id")) == roles
     assert Assignment.objects.get(role=Role.LEAD).group.code == "S01-AC-001"
 
-    # The redrawn states' old booths are retired, kept, and listed for a lead to place, with
-    # their members at home there.
+    # The redrawn states' other old booths are retired, kept, and listed for a lead to place,
+    # with their members at home there; Ladakh's merged ACs are retired, empty.
     retired = {
         code: Group.objects.get(code=code)
-        for code in ("S03-2008-AC-001-B-0001", "S03-2008-AC-001-B-0002",
-                     "S09-AC-047-B-0001", "S09-AC-080-B-0001")
+        for code in ("S03-2008-AC-001-B-0001", "S03-2008-AC-001-B-0002", "S09-AC-080-B-0001")
     }  # fmt: skip
     assert not any(booth.is_active for booth in retired.values())
     placements = BoothPlacement.objects.filter(placed_at__isnull=True)
     assert sorted(placements.values_list("booth__code", flat=True)) == sorted(retired)
     assert where_is(members["assam"])[0] == "S03-2008-AC-001-B-0001"
-    assert where_is(members["ladakh"])[0] == "S09-AC-047-B-0001"
+    assert where_is(members["jammu"])[0] == "S09-AC-080-B-0001"
+    nobra = Group.objects.get(code="S09-AC-047")
+    assert not nobra.is_active and not nobra.get_children().exists()
     assert_sound_with_true_figures()
     assert Delimitation.objects.get().status == Delimitation.Status.DONE

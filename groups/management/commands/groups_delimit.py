@@ -12,7 +12,8 @@ from groups.delimitation import MappingRefused, Outcome, delimitation_apply, del
 class Command(BaseCommand):
     help = (
         "Apply a delimitation: a mapping from old to new constituencies and booths (CSV with "
-        "the header action,old_code,new_code,above,kind,name,name_local,electors; see "
+        "the header action,old_code,new_code,above,kind,name,name_local,electors[,designation,"
+        "electors_estimated]; see "
         "groups/delimitation/__init__.py). One step per state, each in one transaction; run it "
         "again with the same file after an interruption and it goes on where it stopped."
     )
@@ -95,10 +96,11 @@ class Command(BaseCommand):
         parts = []
         if state["created"]:
             parts.append("created " + _kinds(state["created"]))
-        for key, label in (("moved", "moved"), ("recoded", "new codes"),
+        for key, label in (("moved", "moved"), ("merged", "merged into another node"),
+                           ("recoded", "new codes"),
                            ("booths_recoded", "booths following their constituency"),
                            ("renamed", "renamed")):  # fmt: skip
-            if state[key]:
+            if state.get(key):
                 parts.append(f"{label} {state[key]:,}")
         if state["retired"]:
             parts.append("retired " + _kinds(state["retired"]))
@@ -116,6 +118,8 @@ class Command(BaseCommand):
             self.stdout.write(f"    {old} -> {new}")
         for old, new, count in state["booth_codes"]:
             self.stdout.write(f"    {old} -> {new} ({count:,} booths)")
+        for old, into, count in state.get("merges", []):
+            self.stdout.write(f"    {old} merged into {into} ({count:,} booths)")
 
     def _print_end(self, outcome: Outcome, *, seconds: float) -> None:
         delimitation = outcome.delimitation
