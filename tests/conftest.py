@@ -59,6 +59,18 @@ def _empty_broker_queue() -> None:
     celery_app.control.purge()
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts and ends in the default language: a request in Hindi (its cookie, its
+    Accept-Language) leaves Hindi active in the thread that ran it, for the next test too."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def wait_until(condition: Callable[[], object], *, timeout: float = 30, every: float = 0.2):
     """Poll until `condition()` returns something truthy; return it, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
