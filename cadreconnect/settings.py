@@ -36,6 +36,14 @@ def env_bool(name: str, *, default: bool) -> bool:
     )
 
 
+def env_int_between(name: str, *, default: int, low: int, high: int) -> int:
+    """A whole number within bounds; anything else stops start-up."""
+    value = env.int(name, default=default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name}={value} is out of range: use {low} to {high}.")
+    return value
+
+
 DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -221,6 +229,65 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
+# --- Content media (content.media) ----------------------------------------------------------
+
+# Largest file a content item of each kind may carry, in bytes. The defaults are the largest
+# that any channel sends (Telegram: photos 10 MB, other files 50 MB; WhatsApp: documents
+# 100 MB); the editor shows per channel whether a file fits. The web server in front must take
+# request bodies of the largest of these (nginx: client_max_body_size).
+CONTENT_MEDIA_MAX_BYTES = {
+    "image": env_int_between("CONTENT_IMAGE_MAX_BYTES", default=10_000_000, low=1024, high=1 << 30),
+    "video": env_int_between("CONTENT_VIDEO_MAX_BYTES", default=50_000_000, low=1024, high=1 << 34),
+    "document": env_int_between(
+        "CONTENT_DOCUMENT_MAX_BYTES", default=100_000_000, low=1024, high=1 << 34
+    ),
+}
+# Images larger than this in pixels are refused from their header, before any pixel is
+# decoded (a "decompression bomb" packs gigapixels into kilobytes). Making a thumbnail of the
+# largest PNG taken holds it decoded for a moment: 40 megapixels is 160 MB. At most Pillow's
+# own limit (Image.MAX_IMAGE_PIXELS, 89 megapixels), past which Pillow warns.
+CONTENT_IMAGE_MAX_PIXELS = env_int_between(
+    "CONTENT_IMAGE_MAX_PIXELS", default=40_000_000, low=10_000, high=89_478_485
+)
+CONTENT_IMAGE_MAX_SIDE = env_int_between(
+    "CONTENT_IMAGE_MAX_SIDE", default=20_000, low=100, high=65_535
+)
+# The longest side of an image's thumbnail, in pixels.
+CONTENT_THUMBNAIL_SIZE = env_int_between("CONTENT_THUMBNAIL_SIZE", default=480, low=32, high=2048)
+
+# Where content files and thumbnails are kept: local disk under MEDIA_ROOT by default, or an
+# S3-compatible bucket when CONTENT_MEDIA_S3_BUCKET is set (install django-storages[s3];
+# credentials come the way boto3 finds them: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or
+# the host's role). The bucket stays private: files are served by the portal, which checks the
+# reader's scope (content.media.media_response). A store of its own, not "default": member
+# imports read their uploads from local disk.
+CONTENT_MEDIA_S3_BUCKET = env.str("CONTENT_MEDIA_S3_BUCKET", default="")
+if CONTENT_MEDIA_S3_BUCKET:
+    import importlib.util
+
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "CONTENT_MEDIA_S3_BUCKET is set but django-storages is not installed: "
+            "pip install 'django-storages[s3]==1.14.6', or unset CONTENT_MEDIA_S3_BUCKET to "
+            "keep content files on local disk."
+        )
+    STORAGES["content_media"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": CONTENT_MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("CONTENT_MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("CONTENT_MEDIA_S3_REGION", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["content_media"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+
 # The youngest a member may be, in years (the birth year check; the oldest is 120).
 MEMBER_MIN_AGE = env.int("MEMBER_MIN_AGE", default=18)
 if not 0 <= MEMBER_MIN_AGE < 120:
@@ -230,7 +297,7 @@ if not 0 <= MEMBER_MIN_AGE < 120:
 MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 # Rows per transaction, and (PostgreSQL only) how many threads write batches while the next
 # ones are read: each holds a database connection while an import runs.
-MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=2000)
+MEMBER_IMPORT_BATCH_SIZE = env.int("MEMBER_IMPORT_BATCH_SIZE", default=5000)
 MEMBER_IMPORT_WRITERS = env.int("MEMBER_IMPORT_WRITERS", default=2)
 # A running import's task writes a sign of life this often; one silent for
 # MEMBER_IMPORT_STALE_SECONDS (its worker died) is taken over by the next delivery of its
@@ -254,14 +321,6 @@ MEMBER_IMPORT_BATCH_PAUSE = env.float("MEMBER_IMPORT_BATCH_PAUSE", default=0.0)
 GROUP_FIGURES_CATCH_UP_SECONDS = env.float("GROUP_FIGURES_CATCH_UP_SECONDS", default=60.0)
 MAIL_RESEND_SECONDS = env.float("MAIL_RESEND_SECONDS", default=60.0)
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=60.0)
-
-
-def env_int_between(name: str, *, default: int, low: int, high: int) -> int:
-    """A whole number within bounds; anything else stops start-up."""
-    value = env.int(name, default=default)
-    if not low <= value <= high:
-        raise ImproperlyConfigured(f"{name}={value} is out of range: use {low} to {high}.")
-    return value
 
 
 # What an uploaded member list may hold, checked by the worker as it reads (never trusting
@@ -302,6 +361,9 @@ GROUP_DELIMIT_MAX_ROWS = env_int_between(
     "GROUP_DELIMIT_MAX_ROWS", default=2_000_000, low=1, high=100_000_000
 )
 GROUP_DELIMIT_STEP_PAUSE = env.float("GROUP_DELIMIT_STEP_PAUSE", default=0.0)
+# Beat's round sends again the page's dry runs left without a worker (a lost message, a dead
+# worker: groups.delimitation.office.delimitation_checks_resume).
+GROUP_DELIMIT_CHECK_RESUME_SECONDS = env.float("GROUP_DELIMIT_CHECK_RESUME_SECONDS", default=60.0)
 
 # --- Content (content/) -----------------------------------------------------------------
 
@@ -505,6 +567,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "groups.tasks.group_figures_refresh_stale",
         "schedule": GROUP_FIGURES_CATCH_UP_SECONDS,
         "options": {"expires": GROUP_FIGURES_CATCH_UP_SECONDS},
+    },
+    "delimitation-checks-resume": {
+        "task": "groups.tasks.delimitation_checks_resume",
+        "schedule": GROUP_DELIMIT_CHECK_RESUME_SECONDS,
+        "options": {"expires": GROUP_DELIMIT_CHECK_RESUME_SECONDS},
     },
     "mails-resend": {
         "task": "accounts.tasks.mails_resend",

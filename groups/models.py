@@ -296,6 +296,58 @@ class Delimitation(models.Model):
         return f"{redact(self.file_name)} ({self.get_status_display()})"
 
 
+class DelimitationCheck(models.Model):
+    """A mapping uploaded on the delimitation page and its dry run, done by a worker
+    (groups.delimitation.office): the page reads the report or the problems here. The run
+    asked for from it is recorded here too until the engine's `Delimitation` says more (a
+    mapping the worker refuses before writing anything has no `Delimitation`)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting for a worker")
+        CHECKING = "checking", _("Being checked")
+        PASSED = "passed", _("Checked")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Not checked")
+
+    class Run(models.TextChoices):
+        NONE = "", _("Not asked for")
+        QUEUED = "queued", _("Waiting for a worker")
+        STARTED = "started", _("Started")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Not applied")
+        DONE = "done", _("Applied")
+
+    digest = models.CharField(max_length=64)  # SHA-256 of the kept file (office.KEPT_DIRECTORY)
+    file_name = models.CharField(_("file name"), max_length=255)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    # The dry run's Outcome: {"steps": [...], "already_applied", "resumed", "failure"}.
+    report = models.JSONField(default=dict)
+    problems = models.JSONField(default=list)  # [[line, message], ...] of a refused mapping
+    error = models.TextField(blank=True)
+    token = models.CharField(max_length=32, blank=True)  # the claim of the worker checking it
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    run = models.CharField(max_length=8, choices=Run.choices, default=Run.NONE, blank=True)
+    run_requested_at = models.DateTimeField(null=True, blank=True)
+    run_error = models.TextField(blank=True)
+    run_problems = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["digest"], name="delimitation_check_digest")]
+
+    def __str__(self) -> str:
+        from cadreconnect.privacy import redact
+
+        return f"{redact(self.file_name)} ({self.get_status_display()})"
+
+
 class DelimitationChange(models.Model):
     """One row of a mapping file, checked and resolved against the tree: what the run does."""
 

@@ -40,8 +40,30 @@ DELIMITATION_TIME_LIMIT = DELIMITATION_SOFT_TIME_LIMIT + 5 * 60
 
 
 @shared_task(soft_time_limit=DELIMITATION_SOFT_TIME_LIMIT, time_limit=DELIMITATION_TIME_LIMIT)
-def delimitation_apply_kept(digest: str, file_name: str, actor_id: int) -> None:
+def delimitation_apply_kept(
+    digest: str, file_name: str, actor_id: int, check_id: int | None = None
+) -> None:
     """Apply a mapping kept by the delimitation page (idempotent: groups.delimitation.office)."""
     from groups.delimitation import office
 
-    office.delimitation_run_kept(digest=digest, file_name=file_name, actor_id=actor_id)
+    office.delimitation_run_kept(
+        digest=digest, file_name=file_name, actor_id=actor_id, check_id=check_id
+    )
+
+
+# A dry run is the run rolled back (Andhra Pradesh's split: about 50 s): the run's limits.
+@shared_task(soft_time_limit=DELIMITATION_SOFT_TIME_LIMIT, time_limit=DELIMITATION_TIME_LIMIT)
+def delimitation_check_kept(check_id: int) -> None:
+    """The dry run of a mapping uploaded on the delimitation page (idempotent: it runs a
+    waiting check only; groups.delimitation.office)."""
+    from groups.delimitation import office
+
+    office.delimitation_check_run(check_id=check_id)
+
+
+@shared_task(soft_time_limit=50, time_limit=60)
+def delimitation_checks_resume() -> int:
+    """Beat's round (GROUP_DELIMIT_CHECK_RESUME_SECONDS): stalled checks are sent again."""
+    from groups.delimitation import office
+
+    return office.delimitation_checks_resume()

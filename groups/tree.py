@@ -66,6 +66,23 @@ def session_claim(namespace: int, key: int = 0) -> Iterator[bool]:
                 connection.close()
 
 
+def session_claim_held(namespace: int, key: int = 0) -> bool:
+    """Whether some process holds the claim (namespace, key) now, asked without taking it (a
+    page that must tell a live worker from a dead one). SQLite: never known, so False."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        # A two-key advisory lock shows as classid, objid and objsubid 2, in its database.
+        cursor.execute(
+            """SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+                   AND classid = %s AND objid = %s AND objsubid = 2
+                   AND database = (SELECT oid FROM pg_database
+                                   WHERE datname = current_database()))""",
+            [namespace, key],
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def figures_claim():
     """Hold the one claim on recounting figures, if no other process holds it: yields whether
     it is held. Recounts of different trees write the same rows (a state's, the national

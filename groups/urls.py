@@ -10,6 +10,17 @@ urlpatterns = [
     path("autocomplete/", views.group_autocomplete, name="autocomplete"),
     path("delimitation/", views.delimitation_upload, name="delimitation"),
     path("delimitation/apply/", views.delimitation_apply, name="delimitation_apply"),
+    path("delimitation/check/<int:pk>/", views.delimitation_check, name="delimitation_check"),
+    path(
+        "delimitation/check/<int:pk>/again/",
+        views.delimitation_check_again,
+        name="delimitation_check_again",
+    ),
+    path(
+        "delimitation/check/<int:pk>/codes.csv",
+        views.delimitation_check_codes,
+        name="delimitation_check_codes",
+    ),
     path("delimitation/booths/", views.delimitation_booths, name="delimitation_booths"),
     path(
         "delimitation/booths/<int:pk>/place/",

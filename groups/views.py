@@ -343,40 +343,90 @@ def _role_names(assignment: Assignment) -> dict[str, str]:
 
 @require_http_methods(["GET", "POST"])
 def delimitation_upload(request: HttpRequest) -> HttpResponse:
-    """The national office uploads a mapping and reads its dry run; "Apply" sends it to a
-    worker. The engine checks the role (TREE_CHANGE at the national node) on GET too."""
-    from groups.delimitation import MappingRefused, office
+    """The national office uploads a mapping; a worker runs its dry run, which the check's
+    page shows. The engine's rule (TREE_CHANGE at the national node) holds on GET too."""
+    from groups.delimitation import office
 
     office.delimitation_office_require(request.user)
     form = DelimitationUploadForm(request.POST or None, request.FILES or None)
-    outcome = problems = digest = None
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["file"]
         try:
             data = office.delimitation_upload_read(uploaded)
-            outcome = office.delimitation_dry_run_kept(
+            check = office.delimitation_check_request(
                 actor=request.user, data=data, file_name=uploaded.name
             )
-        except MappingRefused as refused:
-            problems = refused.problems
-            form.add_error("file", _("The mapping was refused and nothing was changed."))
         except ApplicationError as error:
             form.add_error("file", error.message)
         else:
-            from groups.delimitation.reading import file_digest
+            return redirect("groups:delimitation_check", pk=check.pk)
+    return render(request, "groups/delimitation.html", {"form": form})
 
-            digest = file_digest(data)
+
+def _delimitation_check(request: HttpRequest, pk: int):
+    from groups.delimitation import office
+
+    office.delimitation_office_require(request.user)  # 403 / 404 before anything is looked up
+    return office.delimitation_check_get(actor=request.user, pk=pk)
+
+
+@require_GET
+def delimitation_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """A mapping's check: "Checking…" (asked again every two seconds, htmx) until the worker
+    answers; then what the mapping would change and "Apply", or its problems."""
+    from django_htmx.http import HttpResponseClientRefresh
+
+    from groups.delimitation import office
+
+    check = _delimitation_check(request, pk)
+    stalled = office.delimitation_check_stalled(check)
+    in_progress = check.status in (check.Status.WAITING, check.Status.CHECKING) and not stalled
+    if request.htmx:
+        if not in_progress:
+            return HttpResponseClientRefresh()
+        return render(request, "groups/_delimitation_checking.html", {"check": check})
+    report = check.report or {}
     return render(
         request,
-        "groups/delimitation.html",
+        "groups/delimitation_check.html",
         {
-            "form": form,
-            "outcome": outcome,
-            "problems": problems,
-            "digest": digest,
-            "file_name": form.cleaned_data["file"].name if outcome else "",
+            "check": check,
+            "in_progress": in_progress,
+            "stalled": stalled,
+            "report": report,
+            "steps": office.delimitation_report_bounded(report),
         },
     )
+
+
+@require_POST
+def delimitation_check_again(request: HttpRequest, pk: int) -> HttpResponse:
+    from groups.delimitation import office
+
+    check = _delimitation_check(request, pk)
+    try:
+        office.delimitation_check_again(actor=request.user, check=check)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("groups:delimitation_check", pk=check.pk)
+
+
+@require_GET
+def delimitation_check_codes(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Every code the checked mapping changes, as CSV (the page shows the first ones)."""
+    from groups.delimitation import office
+
+    check = _delimitation_check(request, pk)
+
+    def rows() -> Iterator[str]:
+        writer = csv.writer(Echo())
+        yield "\ufeff" + writer.writerow(["step", "state", "code_now", "code_after", "booths"])
+        for row in office.delimitation_report_codes(check.report or {}):
+            yield writer.writerow([spreadsheet_safe(value) for value in row])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="delimitation-{check.pk}-codes.csv"'
+    return response
 
 
 @require_POST
@@ -384,15 +434,18 @@ def delimitation_apply(request: HttpRequest) -> HttpResponse:
     from groups.delimitation import office
 
     office.delimitation_office_require(request.user)  # 403 / 404, not a message
-    digest = request.POST.get("digest", "")
+    pk = request.POST.get("check", "")
+    if not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
+        raise Http404(_("No such mapping file."))
+    check = office.delimitation_check_get(actor=request.user, pk=int(pk))
     try:
-        office.delimitation_run_request(
-            actor=request.user, digest=digest, file_name=request.POST.get("file_name", "")
-        )
+        office.delimitation_run_request(actor=request.user, check=check)
     except ApplicationError as error:
         messages.error(request, error.message)
-        return redirect("groups:delimitation")
-    return redirect("groups:delimitation_status", digest=digest)
+        if request.POST.get("from") == "status":
+            return redirect("groups:delimitation_status", digest=check.digest)
+        return redirect("groups:delimitation_check", pk=check.pk)
+    return redirect("groups:delimitation_status", digest=check.digest)
 
 
 @require_GET

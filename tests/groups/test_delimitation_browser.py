@@ -1,4 +1,4 @@
-"""Delimitation in a real browser, with a real worker applying the mapping."""
+"""Delimitation in a real browser, with a real Celery worker checking and applying the mapping."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def test_the_national_office_dry_runs_and_applies_a_mapping_and_a_state_lead_pla
         files=[{"name": "cuncolim.csv", "mimeType": "text/csv", "buffer": MAPPING}]
     )
     page.get_by_role("button", name="Check the mapping").click()
+    # The worker's dry run: the page says so and asks again (htmx) until the answer is there.
+    page.get_by_role("heading", name="What it would change").wait_for(timeout=60_000)
 
     codes = page.get_by_role("table", name="Codes that change in S05")
     assert codes.get_by_role("cell", name="S05-2008-AC-030", exact=True).is_visible()
