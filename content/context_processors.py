@@ -13,7 +13,8 @@ from content.selectors import content_review_queue, decider_assignments
 class Awaiting:
     """Counted only when a template asks (`{{ content_awaiting.count }}`): one query for the
     user's deciding roles (cached on the user for the request) and, for a lead or approver,
-    one count of the review queue through its indexes (bench/content.py measures it)."""
+    one for the trees hanging below their nodes and one count of the review queue through its
+    indexes (bench/content.py measures it: a few ms on 100,000 items)."""
 
     def __init__(self, user) -> None:
         self.user = user
