@@ -70,3 +70,17 @@ def copy_saved_row(*, saved: models.Model, into: models.Model) -> None:
         setattr(into, field.attname, getattr(saved, field.attname))
     into._state.adding = False
     into._state.db = saved._state.db
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the admin shows and nobody changes there: their changes are the services' own
+    (imports, content)."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

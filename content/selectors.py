@@ -209,7 +209,9 @@ def content_review_queue(user: User) -> QuerySet[Content]:
     if not _active(user):
         return Content.objects.none()
     waiting = Reach(scope=decider_scope(user)).revisions(approval__isnull=True)
-    decided = Decision.objects.filter(approver=user).values("revision_id")
+    # Their own decisions only: an approval given by their trust in the author (of part of
+    # the targets) leaves the rest waiting for them.
+    decided = Decision.objects.filter(approver=user, trust__isnull=True).values("revision_id")
     return (
         Content.objects.filter(state=Content.State.IN_REVIEW, submitted_revision_id__in=waiting)
         .exclude(author=user)

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cadreconnect.admin_services import ThroughServicesAdmin, copy_saved_row
+from cadreconnect.admin_services import ReadOnlyAdmin, ThroughServicesAdmin, copy_saved_row
 from cadreconnect.exceptions import ApplicationError
 from cadreconnect.privacy import redact
 from members import services
@@ -168,7 +168,7 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
-class ImportOverseerAdmin(admin.ModelAdmin):
+class ImportOverseerAdmin(ReadOnlyAdmin):
     """Imports as the admin shows them: read by whoever oversees every import (a lead at the
     national node, a superuser: members.services.imports_overseen_by), changed by nobody. A
     run is stopped from the portal's page of imports in progress, through the service."""
@@ -178,15 +178,6 @@ class ImportOverseerAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(MemberImport)

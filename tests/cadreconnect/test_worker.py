@@ -109,6 +109,9 @@ def test_beat_schedule_sends_the_heartbeat():
 
 
 def test_every_beat_task_is_registered_and_time_limited():
+    # As a worker does when it starts: every app's tasks, not only those imported so far by
+    # the tests that ran before this one.
+    celery_app.autodiscover_tasks(force=True)
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         task = celery_app.tasks[entry["task"]]
         assert 0 < task.soft_time_limit < task.time_limit, entry["task"]

@@ -219,6 +219,17 @@ def test_a_trusted_authors_content_is_approved_on_submission(tree, esha, naveen,
     assert fresh(both).state == State.APPROVED
 
 
+def test_a_trust_for_part_of_a_leads_area_leaves_the_rest_in_their_queue(tree, esha, naveen):
+    services.content_trust(actor=naveen, author=esha, group=tree.mandrem)
+
+    content = submitted(esha, [tree.mandrem_booths[0], tree.north_goa])
+
+    assert waiting_codes(content) == ["S05-D-01"]
+    assert list(selectors.content_review_queue(naveen)) == [content]
+    decide(naveen, content)
+    assert fresh(content).state == State.APPROVED
+
+
 def test_a_lead_trusts_only_inside_their_own_subtree(tree, esha, emma, naveen, vikram):
     with pytest.raises(Http404):
         services.content_trust(actor=naveen, author=esha, group=tree.south_goa)

@@ -101,6 +101,8 @@ def test_a_draft_is_edited_in_place(tree, esha):
         ),
         ({"variants": [VariantInput("hi", "x" * 5000)]}, "too_long"),
         ({"variants": [VariantInput("en", "x", media="content/1/other.png")]}, "invalid_media"),
+        ({"variants": [VariantInput("en", "x", media=ContentFile(b"x", name="a.png"))]},
+         "media_unchecked"),
         ({"title": " "}, "required"),
         ({"hashtags": ["two words"]}, "invalid_tag"),
         ({"kind": "hologram"}, "invalid_kind"),
