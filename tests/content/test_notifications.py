@@ -19,6 +19,7 @@ from content.context_processors import Awaiting
 from content.models import Notice
 from groups.models import Role
 from tests.conftest import wait_until
+from tests.support.services import require
 
 from .conftest import fresh, small_tree, staff, submitted
 
@@ -139,7 +140,7 @@ def test_reminders_once_per_interval_to_those_still_waited_for(settings, tree, e
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reminder_rounds_at_once_remind_once(asha, settings):
-    assert connection.vendor == "postgresql", "run this test on PostgreSQL (DATABASE_URL)"
+    require(connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL=postgres://...)")
     settings.CONTENT_REMIND_AFTER = 3600
     tree = small_tree(asha)
     esha = staff("esha@cadreconnect.example", "Esha Editor", (tree.goa, Role.EDITOR))
