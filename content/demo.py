@@ -224,7 +224,7 @@ def load(*, stdout: TextIO) -> list[str]:
         _make(piece, users)
         made += 1
     demo = Content.objects.filter(author=users[EDITOR], title__in=[p.title for p in PIECES])
-    states = sorted({state for state in demo.values_list("state", flat=True)})
+    states = sorted(set(demo.values_list("state", flat=True)))
     return [
         "",
         f"Demo content: {demo.count()} pieces by {EDITOR} ({made} added now), in the states "
