@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from django.core import mail
@@ -111,6 +112,8 @@ def test_the_menu_counts_what_awaits_a_decider(
         assert Awaiting(esha).count == 0
     client.force_login(naveen)
     assert "2 awaiting your approval" in client.get("/").content.decode()
+    with patch("content.context_processors.COUNT_CAP", 1):
+        assert "1+ awaiting your approval" in client.get("/").content.decode()
     client.force_login(esha)
     assert "awaiting your approval" not in client.get("/").content.decode()
 
