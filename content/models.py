@@ -120,6 +120,18 @@ class Content(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def fields_snapshot(self) -> dict:
+        """The fields a revision keeps as they were when it was submitted (Revision.snapshot)."""
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "priority": self.priority,
+            "campaign_tags": list(self.campaign_tags),
+            "hashtags": list(self.hashtags),
+            "send_at": self.send_at.isoformat() if self.send_at else None,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
     @property
     def is_closed(self) -> bool:
         """Rejected, withdrawn or expired: nothing more happens to it."""

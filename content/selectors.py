@@ -259,8 +259,9 @@ def target_deciders(target: Target, *, author: User | None = None) -> QuerySet[U
 
 
 def revision_text(revision: Revision) -> str:
-    """The whole of a revision as plain text, line by line, for the diff between revisions."""
-    snapshot = revision.snapshot or {}
+    """The whole of a revision as plain text, line by line, for the diff between revisions
+    (the working draft's fields are the content's own, until it is submitted)."""
+    snapshot = revision.snapshot if revision.is_submitted else revision.content.fields_snapshot()
     lines = [
         f"title: {snapshot.get('title', '')}",
         f"kind: {snapshot.get('kind', '')}",
@@ -296,7 +297,7 @@ def revision_previous(revision: Revision) -> Revision | None:
 
 def revision_diff(revision: Revision) -> list[str]:
     """A unified diff of the revision against the submitted one before it (empty for the
-    first)."""
+    first); for the working draft, what was changed since the last submission."""
     previous = revision_previous(revision)
     if previous is None:
         return []

@@ -327,18 +327,6 @@ def _new_revision(content: Content, *, actor: User, copy_of: Revision | None) ->
     return revision
 
 
-def _snapshot(content: Content) -> dict:
-    return {
-        "title": content.title,
-        "kind": content.kind,
-        "priority": content.priority,
-        "campaign_tags": list(content.campaign_tags),
-        "hashtags": list(content.hashtags),
-        "send_at": content.send_at.isoformat() if content.send_at else None,
-        "expires_at": content.expires_at.isoformat() if content.expires_at else None,
-    }
-
-
 # --- Locking, transitions and events --------------------------------------------------------
 
 
@@ -595,7 +583,9 @@ def _submit(content: Content, revision: Revision) -> list[TrustedAuthor]:
     # still be in the area where they may draft.
     _targets(content.author, [TargetInput(t.group, t.post) for t in revision.targets.all()])
     now = timezone.now()
-    Revision.objects.filter(pk=revision.pk).update(submitted_at=now, snapshot=_snapshot(content))
+    Revision.objects.filter(pk=revision.pk).update(
+        submitted_at=now, snapshot=content.fields_snapshot()
+    )
     revision.submitted_at = now
     _transition(
         content, State.IN_REVIEW, submitted_revision=revision, submitted_at=now,

@@ -126,11 +126,12 @@ def test_changes_requested_then_the_resubmission_needs_both_again(tree, esha, na
         VariantInput(language="hi", body="रविवार को मैदान में रैली", is_default=True),
         VariantInput(language="en", body="Rally on Sunday at the maidan"),
     ]
-    services.content_update(actor=esha, content=content, variants=edited)
+    services.content_update(actor=esha, content=content, variants=edited, title="Maidan rally")
     content = fresh(content)
     assert content.state == State.CHANGES_REQUESTED  # edited, not yet submitted
     assert content.current_revision.number == 2
     assert content.submitted_revision == first
+    assert "+title: Maidan rally" in selectors.revision_diff(content.current_revision)
 
     services.content_submit(actor=esha, content=content)
 
