@@ -236,8 +236,11 @@ def cases(*, pc_lead: User, state_lead: User, state_viewer: User, sample: Conten
 
         return operation
 
-    def menu_count() -> None:
-        Awaiting(_fresh(pc_lead)).count  # noqa: B018 -- the count is the work
+    def menu_count(user: User):
+        def operation() -> None:
+            Awaiting(_fresh(user)).count  # noqa: B018 -- the count is the work
+
+        return operation
 
     def library_page(user: User, word: str = ""):
         def operation() -> None:
@@ -260,7 +263,8 @@ def cases(*, pc_lead: User, state_lead: User, state_viewer: User, sample: Conten
     return [
         ("review queue page, Lok Sabha constituency lead", queue_page(pc_lead)),
         ("review queue page, state lead", queue_page(state_lead)),
-        ("menu count of what awaits, Lok Sabha constituency lead", menu_count),
+        ("menu count of what awaits, Lok Sabha constituency lead", menu_count(pc_lead)),
+        ("menu count of what awaits, state lead", menu_count(state_lead)),
         ("library first page, Lok Sabha constituency lead", library_page(pc_lead)),
         ("library search 'Padyatra', state viewer", library_page(state_viewer, "Padyatra")),
         ("one content's page, Lok Sabha constituency lead", content_page),
