@@ -375,15 +375,11 @@ def _path(names: Iterable[str], fallback: str, *args) -> str:
 
 
 def content_url(content: Content) -> str:
-    return portal_url(
-        _path(("content:detail", "content_detail"), f"/content/{content.pk}/", content.pk)
-    )
+    return portal_url(_path(("content:detail",), f"/content/{content.pk}/", content.pk))
 
 
 def review_queue_path() -> str:
-    return _path(
-        ("content:review_queue", "content:queue", "content_review_queue"), "/content/review/"
-    )
+    return _path(("content:review", "content:review_queue"), "/content/review/")
 
 
 def review_queue_url() -> str:
