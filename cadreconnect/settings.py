@@ -421,6 +421,9 @@ CONTENT_REMIND_AFTER = env_int_between(
     "CONTENT_REMIND_AFTER", default=24 * 60 * 60, low=60, high=365 * 24 * 60 * 60
 )
 CONTENT_REMIND_ROUND_SECONDS = env.float("CONTENT_REMIND_ROUND_SECONDS", default=15 * 60.0)
+# The menu's count of content awaiting a lead is kept this long in the cache (0: counted on
+# every page).
+CONTENT_AWAITING_CACHE_SECONDS = env.int("CONTENT_AWAITING_CACHE_SECONDS", default=60)
 
 # --- E-mail ---------------------------------------------------------------------------------
 

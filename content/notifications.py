@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -83,8 +84,17 @@ def _notice_kind(event: Event) -> str | None:
     return None
 
 
+def awaiting_cache_key(user_id: int) -> str:
+    """The cache's key of the menu's count of what awaits a user (content.context_processors)."""
+    return f"content:awaiting:{user_id}"
+
+
 def event_recorded(event: Event) -> Notice | None:
-    """Keep the mail this event owes, if any, and have a worker write it after the commit."""
+    """Keep the mail this event owes, if any, and have a worker write it after the commit;
+    the actor's count of what awaits them (the menu's) is counted afresh after it."""
+    if event.actor_id is not None:
+        key = awaiting_cache_key(event.actor_id)
+        transaction.on_commit(lambda: cache.delete(key), robust=True)
     kind = _notice_kind(event)
     if kind is None:
         return None

@@ -11,6 +11,7 @@ from unittest.mock import patch
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 
 from accounts.models import OutgoingMail
@@ -99,8 +100,9 @@ def test_content_decided_before_its_mails_are_written_owes_the_approvers_nothing
 
 
 def test_the_menu_counts_what_awaits_a_decider(
-    client, tree, esha, naveen, sita, django_assert_num_queries
+    settings, client, tree, esha, naveen, sita, django_assert_num_queries
 ):
+    settings.CONTENT_AWAITING_CACHE_SECONDS = 0
     submitted(esha, [tree.north_goa])
     submitted(esha, [tree.mandrem])
     submitted(esha, [tree.south_goa])
@@ -116,6 +118,24 @@ def test_the_menu_counts_what_awaits_a_decider(
         assert "1+ awaiting your approval" in client.get("/").content.decode()
     client.force_login(esha)
     assert "awaiting your approval" not in client.get("/").content.decode()
+
+
+def test_the_menu_count_is_kept_a_minute_and_forgotten_by_the_users_own_decision(
+    settings, tree, esha, naveen, django_capture_on_commit_callbacks
+):
+    settings.CONTENT_AWAITING_CACHE_SECONDS = 60
+    cache.clear()
+    first = submitted(esha, [tree.north_goa])
+    assert Awaiting(naveen).count == 1
+    submitted(esha, [tree.mandrem])
+    submitted(esha, [tree.mandrem_booths[0]])
+    assert Awaiting(naveen).count == 1  # kept: someone else's change shows within a minute
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.content_decide(actor=naveen, content=fresh(first), decision="approve")
+
+    assert Awaiting(naveen).count == 2  # counted afresh: one approved, two new
+    cache.clear()
 
 
 def test_reminders_once_per_interval_to_those_still_waited_for(settings, tree, esha, naveen, sita):
