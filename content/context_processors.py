@@ -38,7 +38,7 @@ class Awaiting:
         if not user.is_superuser and not decider_assignments(user):
             return 0
         seconds = settings.CONTENT_AWAITING_CACHE_SECONDS
-        key = awaiting_cache_key(user.pk)
+        key = awaiting_cache_key(user)
         count = cache.get(key) if seconds else None
         if count is None:
             count = content_review_queue(user)[: COUNT_CAP + 1].count()

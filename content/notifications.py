@@ -84,16 +84,17 @@ def _notice_kind(event: Event) -> str | None:
     return None
 
 
-def awaiting_cache_key(user_id: int) -> str:
-    """The cache's key of the menu's count of what awaits a user (content.context_processors)."""
-    return f"content:awaiting:{user_id}"
+def awaiting_cache_key(user: User) -> str:
+    """The cache's key of the menu's count of what awaits a user (content.context_processors);
+    with the account's creation time, so that an id given again never finds another's."""
+    return f"content:awaiting:{user.pk}:{user.date_joined.timestamp()}"
 
 
 def event_recorded(event: Event) -> Notice | None:
     """Keep the mail this event owes, if any, and have a worker write it after the commit;
     the actor's count of what awaits them (the menu's) is counted afresh after it."""
-    if event.actor_id is not None:
-        key = awaiting_cache_key(event.actor_id)
+    if event.actor is not None:
+        key = awaiting_cache_key(event.actor)
         transaction.on_commit(lambda: cache.delete(key), robust=True)
     kind = _notice_kind(event)
     if kind is None:
