@@ -1,5 +1,5 @@
 """Audit of sign-ins that failed (Django's user_login_failed: the portal's sign-in page through
-allauth, and the admin's)."""
+allauth, and the admin's), and the language a user signs in with (their mails')."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import hmac
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils.translation import get_language
 
+from accounts.services import language_remember
 from cadreconnect.privacy import mask_email
 from cadreconnect.services import audit_record
 
@@ -51,3 +53,10 @@ def _client_address(request: HttpRequest | None) -> str:
         return get_adapter(request).get_client_ip(request)
     except PermissionDenied:
         return ""
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.remember_language")
+def remember_language(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """The language the user signs in with (the language switch's cookie, or the browser's)
+    is the one their mails are written in."""
+    language_remember(user=user, language=get_language())

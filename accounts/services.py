@@ -164,3 +164,14 @@ def outgoing_mails_resend() -> int:
     if sent:
         logger.info("Sent %s unsent mails to the workers again.", sent)
     return sent
+
+
+def language_remember(*, user: User, language: str | None) -> None:
+    """Keep the portal language the user chose (one of LANGUAGES, else nothing changes): the
+    language of the mails the portal sends them."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    language = (language or "").split("-")[0].lower()
+    if user.pk is None or language not in codes or user.language == language:
+        return
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language

@@ -125,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cadreconnect.permissions.permissions_context",
+                "content.context_processors.content_awaiting",
             ],
         },
     },
@@ -414,6 +415,15 @@ CONTENT_ROUND_SECONDS = env.float("CONTENT_ROUND_SECONDS", default=60.0)
 CONTENT_BODY_MAX_CHARS = env_int_between(
     "CONTENT_BODY_MAX_CHARS", default=4096, low=160, high=65_536
 )
+# Approvers are reminded of content in review for longer than this (seconds; a day), once per
+# such interval of its wait; beat looks for it every CONTENT_REMIND_ROUND_SECONDS.
+CONTENT_REMIND_AFTER = env_int_between(
+    "CONTENT_REMIND_AFTER", default=24 * 60 * 60, low=60, high=365 * 24 * 60 * 60
+)
+CONTENT_REMIND_ROUND_SECONDS = env.float("CONTENT_REMIND_ROUND_SECONDS", default=15 * 60.0)
+# The menu's count of content awaiting a lead is kept this long in the cache (0: counted on
+# every page).
+CONTENT_AWAITING_CACHE_SECONDS = env.int("CONTENT_AWAITING_CACHE_SECONDS", default=60)
 
 # --- E-mail ---------------------------------------------------------------------------------
 
@@ -423,6 +433,13 @@ EMAIL_CONFIG = env.email_url(
 )
 globals().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CadreConnect <noreply@localhost>")
+# The portal's address as its mails link to it (a task has no request to ask).
+PORTAL_URL = env.str(
+    "PORTAL_URL",
+    default="http://127.0.0.1:8000"
+    if DEBUG or not ALLOWED_HOSTS
+    else f"https://{ALLOWED_HOSTS[0]}",
+)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- Security -------------------------------------------------------------------------------
@@ -589,6 +606,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "content.tasks.content_release_due",
         "schedule": CONTENT_ROUND_SECONDS,
         "options": {"expires": CONTENT_ROUND_SECONDS},
+    },
+    # Content's mails whose message was lost; reminders of content waiting long.
+    "content-notices-resend": {
+        "task": "content.tasks.content_notices_resend",
+        "schedule": MAIL_RESEND_SECONDS,
+        "options": {"expires": MAIL_RESEND_SECONDS},
+    },
+    "content-reminders-send": {
+        "task": "content.tasks.content_reminders_send",
+        "schedule": CONTENT_REMIND_ROUND_SECONDS,
+        "options": {"expires": CONTENT_REMIND_ROUND_SECONDS},
     },
     # Figures are recounted after every tree change; this catches anything that slipped by
     # (a change that marked no tree, the rows written by hand).

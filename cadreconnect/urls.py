@@ -1,8 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import set_language
 
+from accounts.views import language_set
 from cadreconnect import views
 
 admin.site.site_header = "CadreConnect"
@@ -18,8 +17,8 @@ urlpatterns = [
     path("members/", include("members.urls")),
     path("content/", include("content.urls")),
     path("api/", include("cadreconnect.api_urls")),
-    # The language switch is on the sign-in page too.
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    # The language switch (on the sign-in page too); it keeps a signed-in user's choice.
+    path("i18n/setlang/", language_set, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -360,3 +360,57 @@ class TrustedAuthor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} trusted by {self.lead} for {self.node_id}"
+
+
+class Notice(models.Model):
+    """Mail the workflow owes (content.notifications): to the approvers for content that
+    awaits them (a submission, a revision back in review), to the author for a decision, or
+    a reminder of a long wait.
+
+    Written in the transaction of its event, so it is never lost; its task writes the mails
+    (accounts.OutgoingMail, which sends each once) and `done_at` in one transaction holding
+    the row, so a second delivery writes nothing. A reminder is written by beat's round and
+    is its own claim: one per revision and step of its wait (`notice_reminder_once`), so two
+    rounds at once remind once.
+    """
+
+    class Kind(models.TextChoices):
+        AWAITING = "awaiting", _("awaiting approval")
+        DECIDED = "decided", _("decided")
+        REMINDER = "reminder", _("reminder")
+
+    content = models.ForeignKey(Content, on_delete=models.CASCADE, related_name="notices")
+    revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="notices")
+    event = models.OneToOneField(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="notice"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # A reminder's number in its wait: the n-th CONTENT_REMIND_AFTER since the submission.
+    step = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When its message was last sent to the workers (beat's round sends a lost one again).
+    queued_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    mails = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["revision", "step"], condition=Q(kind="reminder"),
+                name="notice_reminder_once",
+            )
+        ]  # fmt: skip
+        indexes = [
+            models.Index(
+                fields=["queued_at"], condition=Q(done_at__isnull=True), name="notice_pending"
+            ),
+            # The reminder round: was this revision reminded of within the last interval?
+            models.Index(
+                fields=["revision", "created_at"], condition=Q(kind="reminder"),
+                name="notice_reminded",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.revision}"

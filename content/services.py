@@ -38,7 +38,7 @@ from cadreconnect.exceptions import ApplicationError
 from cadreconnect.permissions import Action, OutsideArea
 from cadreconnect.services import audit_record
 from cadreconnect.validation import has_control_characters
-from content import selectors
+from content import notifications, selectors
 from content.media import StoredMedia
 from content.models import (
     CLOSED_STATES,
@@ -362,10 +362,12 @@ def _event(
     content: Content, *, actor: User | None, kind: str, from_state: str, to_state: str,
     revision: Revision | None, comment: str = "", data: dict | None = None,
 ) -> Event:  # fmt: skip
-    return Event.objects.create(
+    event = Event.objects.create(
         content=content, actor=actor, kind=kind, from_state=from_state, to_state=to_state,
         revision=revision, comment=comment, data=data or {},
     )  # fmt: skip
+    notifications.event_recorded(event)  # the mail it owes, if any, sent after the commit
+    return event
 
 
 def _wrong_state(content: Content, doing: str) -> ApplicationError:

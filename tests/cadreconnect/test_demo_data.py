@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from accounts.models import User
+from content.models import Content, Variant
+from content.selectors import content_library, content_review_queue
 from groups import tree
 from groups.models import Group
 
@@ -20,10 +22,13 @@ def run_demo_data(*args: str) -> str:
 
 
 @pytest.mark.django_db
-def test_demo_data_prints_credentials_that_work_and_a_second_run_changes_nothing(client, settings):
+def test_demo_data_prints_credentials_that_work_and_a_second_run_changes_nothing(
+    client, settings, tmp_path
+):
     """One test for both runs: loading the demo (the 2024 tree and its members) is the
     slow part, and the second run needs the first one's data anyway."""
     settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path  # the demo content's pictures
 
     output = run_demo_data()
 
@@ -40,15 +45,27 @@ def test_demo_data_prints_credentials_that_work_and_a_second_run_changes_nothing
     assert Group.objects.get(code="U08").get_kind_display() == "Union territory"
     assert not Group.objects.filter(code__in=["S09", "U04"]).exists()
 
+    # Content in every state, in Hindi and English, with pictures, some of it waiting for
+    # each demo district lead, some in the library.
+    assert {c.state for c in Content.objects.all()} == set(Content.State.values)
+    assert {v.language for v in Variant.objects.all()} == {"hi", "en"}
+    assert Variant.objects.filter(media_type="image/png").exists()
+    for lead in ("northgoa.lead@cadreconnect.example", "southgoa.lead@cadreconnect.example"):
+        assert lead in output
+        assert content_review_queue(User.objects.get(email=lead)).exists(), lead
+    assert content_library(User.objects.get(email="viewer@cadreconnect.example")).exists()
+
     # Twice: nothing changes but the demo passwords, which are reset.
-    users, groups = User.objects.count(), Group.objects.count()
+    users, groups, contents = User.objects.count(), Group.objects.count(), Content.objects.count()
     admin = User.objects.get(email="admin@cadreconnect.example")
     admin.set_password("changed-by-someone")
     admin.save()
 
     run_demo_data()
 
-    assert (User.objects.count(), Group.objects.count()) == (users, groups)
+    assert (User.objects.count(), Group.objects.count(), Content.objects.count()) == (
+        users, groups, contents,
+    )  # fmt: skip
     assert tree.check_integrity() == []
     admin.refresh_from_db()
     assert admin.check_password(DEMO_PASSWORD)
