@@ -21,9 +21,10 @@ from .conftest import draft, fresh, submitted
 
 State = Content.State
 # A list page: the session, the user, their roles and reach (for the page and the menu), the
-# count, the page of rows with their authors; never a query per row.
+# count, the page of rows with their authors, and the menu's count of content awaiting the
+# user (their deciding roles; the count itself is cached); never a query per row.
 QUEUE_QUERIES = 7
-LIBRARY_QUERIES = 9
+LIBRARY_QUERIES = 10
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
 
 
