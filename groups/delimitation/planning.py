@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from groups.delimitation.reading import WORD_OF_DESIGNATION, MappingRefused, MappingRow
@@ -204,6 +205,15 @@ class _Planner:
                     continue
                 if node.kind == Kind.NATIONAL:
                     self.problem(row.line, _("the national node cannot be moved or retired"))
+                    continue
+                if row.action == "merge" and connection.vendor != "postgresql":
+                    # The merge's set-wise SQL (recursive walks, LATERAL, renumbering) is
+                    # PostgreSQL's; the embedded SQLite default refuses it, writing nothing.
+                    self.problem(
+                        row.line,
+                        _("a merge needs PostgreSQL (set DATABASE_URL); this database is %(db)s")
+                        % {"db": connection.display_name},
+                    )
                     continue
                 if row.action == "merge" and node.kind == Kind.BOOTH:
                     self.problem(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +25,11 @@ from groups.models import (
 )
 from tests.groups.conftest import staff
 from tests.groups.test_delimitation import HEADER, build_scene
+
+# Needs PostgreSQL: the delimitation claim is a PostgreSQL lock.
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the delimitation claim is a PostgreSQL lock"
+)
 
 RETIRE_CUNCOLIM = "\n".join([HEADER, "retire,S05-AC-030,S05-2008-AC-030,,ac,,,", ""]).encode()
 
@@ -244,6 +250,7 @@ def test_a_mapping_refused_when_the_worker_applies_it_is_shown_refused(scene, ni
     assert check.run == "refused"
 
 
+@on_postgresql
 def test_a_check_whose_worker_died_is_sent_again(scene, nita):
     client = client_of(nita)
     check = checked(client, RETIRE_CUNCOLIM)
