@@ -15,7 +15,16 @@ from django.utils.translation import gettext_lazy
 from cadreconnect.admin_services import ReadOnlyAdmin
 from cadreconnect.exceptions import ApplicationError
 from content import services
-from content.models import Content, Decision, Event, Revision, Target, TrustedAuthor, Variant
+from content.models import (
+    Content,
+    Decision,
+    Event,
+    Notice,
+    Revision,
+    Target,
+    TrustedAuthor,
+    Variant,
+)
 
 
 class CommentForm(forms.Form):
@@ -146,3 +155,14 @@ class TrustedAuthorAdmin(ReadOnlyAdmin):
     list_display = ["author", "lead", "node", "created_at", "revoked_at"]
     list_select_related = ["author", "lead", "node"]
     raw_id_fields = ["author", "lead", "node"]
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """The mail the workflow owed and whether its task wrote it (read only: the task and
+    beat's round own these rows)."""
+
+    list_display = ["id", "content", "kind", "step", "created_at", "queued_at", "done_at", "mails"]
+    list_filter = ["kind"]
+    list_select_related = ["content"]
+    raw_id_fields = ["content", "revision", "event"]

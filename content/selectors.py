@@ -24,7 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
@@ -382,6 +384,20 @@ def content_authored_counts(user: User) -> dict[str, int]:
     return {row["state"]: row["count"] for row in rows.order_by()}
 
 
+def _with_tag(contents: QuerySet[Content], tag: str) -> QuerySet[Content]:
+    """The content whose campaign tags hold this one: JSON containment on PostgreSQL; SQLite
+    has none, so there one of the array's values equals it."""
+    if connection.vendor == "postgresql":
+        return contents.filter(campaign_tags__contains=[tag])
+    tagged = RawSQL(
+        "EXISTS (SELECT 1 FROM json_each(content_content.campaign_tags)"
+        " WHERE json_each.value = %s)",
+        [tag],
+        output_field=BooleanField(),
+    )
+    return contents.alias(tagged=tagged).filter(tagged=True)
+
+
 def content_library_search(
     user: User, *, query: str = "", kind: str = "", language: str = "", tag: str = ""
 ) -> QuerySet[Content]:
@@ -403,7 +419,7 @@ def content_library_search(
             .values("revision_id")
         )
     if tag:
-        library = library.filter(campaign_tags__contains=[tag])
+        library = _with_tag(library, tag)
     return library.select_related("author").order_by("-state_changed_at", "-id")
 
 
