@@ -228,6 +228,12 @@ class Target(models.Model):
     approval = models.ForeignKey(
         "Decision", null=True, blank=True, on_delete=models.SET_NULL, related_name="covered"
     )
+    # Where the node sits: the ids of every node above it, top first, and its own, as
+    # "/state/.../node/" (content.receivers: written with the target, rewritten when a node
+    # above it moves). A target is in a subtree when its path starts with the subtree top's:
+    # one range of the index below, where the group tree gives a state's 160,000 nodes
+    # (bench/content.py). Ids, not nested-set numbers, so renumbering a tree changes nothing.
+    path = models.CharField(_("path"), max_length=255, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("target")
@@ -239,6 +245,9 @@ class Target(models.Model):
         indexes = [
             # Scoped reads go from the user's nodes to the targets there, then to the content.
             models.Index(fields=["group", "revision"], name="target_group_revision"),
+            # The scoped reads' prefix match (LIKE 'path%'); the pattern operator class makes
+            # PostgreSQL use it whatever the database's collation.
+            models.Index(fields=["path"], name="target_path", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

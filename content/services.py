@@ -50,6 +50,7 @@ from content.models import (
     TrustedAuthor,
     Variant,
 )
+from content.receivers import node_paths
 from groups.models import Group, Kind, Role
 from groups.selectors import national_get, scope_of
 from members.models import Post
@@ -304,8 +305,10 @@ def _write_variants(revision: Revision, variants: Sequence[VariantInput]) -> Non
 
 def _write_targets(revision: Revision, targets: Sequence[TargetInput]) -> None:
     revision.targets.all().delete()
+    paths = node_paths(target.group.pk for target in targets)
     Target.objects.bulk_create(
-        Target(revision=revision, group=target.group, post=target.post) for target in targets
+        Target(revision=revision, group=target.group, post=target.post, path=paths[target.group.pk])
+        for target in targets
     )
 
 
@@ -324,7 +327,7 @@ def _new_revision(content: Content, *, actor: User, copy_of: Revision | None) ->
             for v in copy_of.variants.all()
         )  # fmt: skip
         Target.objects.bulk_create(
-            Target(revision=revision, group_id=t.group_id, post=t.post)
+            Target(revision=revision, group_id=t.group_id, post=t.post, path=t.path)
             for t in copy_of.targets.all()
         )
     Content.objects.filter(pk=content.pk).update(current_revision=revision)

@@ -80,6 +80,11 @@ FOLLOW_RECEIVERS: list = []
 # Apps with rows at booths add counter(booths=<Group queryset>) -> {booth id: how many}
 # (members waiting in the booths listed for placement, for the report and the leads' page).
 COUNT_RECEIVERS: list = []
+# Apps that keep copies of where any node sits (the content targets' paths) add
+# receiver(tree_ids=[...]): nodes moved in, out of or within these trees, or the trees
+# themselves (carrying the trees hanging below their nodes along). It runs in the step's
+# transaction, after the renumbering.
+RESTRUCTURE_RECEIVERS: list = []
 
 Change_ = DelimitationChange.Action
 
@@ -975,6 +980,11 @@ class _Step:
         if moved:
             self.follow |= {tree_id for _, tree_id, _, _ in moved}
             self.follow |= set(selectors.scope_of(moved).tree_ids)
+        # Trees whose nodes moved, and trees that moved whole (a root hanging elsewhere).
+        changed = self.restructured | self.follow
+        if changed:
+            for receiver in RESTRUCTURE_RECEIVERS:
+                receiver(tree_ids=sorted(changed))
 
     def _out_of_order(self, tree_ids: set[int]) -> set[int]:
         found: set[int] = set()

@@ -91,6 +91,8 @@ def delimitation_booth_place(*, actor: User, booth: Group, constituency: Group) 
             receiver(tree_ids=[constituency.tree_id], state_id=state_id)
             for receiver in applying.FOLLOW_RECEIVERS
         )
+        for receiver in applying.RESTRUCTURE_RECEIVERS:
+            receiver(tree_ids=sorted({old_tree, constituency.tree_id}))
         BoothPlacement.objects.filter(pk=placement.pk).update(
             placed_at=timezone.now(), placed_by=actor, placed_into=constituency, placed_code=code
         )

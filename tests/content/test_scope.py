@@ -4,8 +4,10 @@ review for those who decide there, approved for everyone), and nothing else (404
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.http import Http404
 from django.utils import timezone
 
@@ -13,6 +15,8 @@ from cadreconnect import permissions
 from cadreconnect.permissions import Action
 from content import selectors, services
 from content.models import Content
+from groups import services as group_services
+from groups.models import Group
 
 from .conftest import draft, submitted
 
@@ -130,3 +134,39 @@ def test_the_settings_know_the_levels_of_the_tree(settings):
 
     assert {kind.name.lower(): kind.value for kind in Kind} == settings.GROUP_KIND_VALUES
     assert settings.CONTENT_APPROVAL_MIN_KIND == Kind.DISTRICT
+
+
+def queued(user) -> list[Content]:
+    """The user's review queue as the next request reads it (nothing cached on the user)."""
+    return list(selectors.content_review_queue(type(user).objects.get(pk=user.pk)))
+
+
+def test_content_follows_its_target_when_the_node_moves(tree, asha, esha, naveen, sita, gopal,
+                                                        vikram):  # fmt: skip
+    """The scope is read from the targets' own paths: moving Mandrem (and its booths) from
+    North to South Goa moves its content from Naveen's queue and library to Sita's."""
+    booth = submitted(esha, [tree.mandrem_booths[0]])
+    assert (queued(naveen), queued(sita)) == ([booth], [])
+
+    group_services.group_move(
+        actor=asha, group=tree.mandrem, new_parent=Group.objects.get(code="S05-PC-02")
+    )
+
+    assert (queued(naveen), queued(sita), queued(gopal)) == ([], [booth], [booth])
+    services.content_decide(actor=sita, content=booth, decision="approve")
+    assert list(selectors.content_library(type(vikram).objects.get(pk=vikram.pk))) == []
+
+
+def test_content_follows_its_target_through_a_delimitation(tree, esha, naveen, sita, tmp_path):
+    for_mandrem = submitted(esha, [tree.mandrem])
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text(
+        "action,old_code,new_code,above,kind,name,name_local,electors\n"
+        "move,S05-AC-001,,S05-PC-02,ac,,,\n",
+        encoding="utf-8",
+    )
+
+    call_command("groups_delimit", str(mapping), stdout=StringIO(), stderr=StringIO())
+
+    assert Group.objects.get(pk=tree.mandrem.pk).upper.code == "S05-PC-02"
+    assert (queued(naveen), queued(sita)) == ([], [for_mandrem])
