@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import OutgoingMail, User
 from cadreconnect.exceptions import ApplicationError
-from cadreconnect.queue import enqueue_or_log
+from cadreconnect.queue import enqueue_again, enqueue_or_log
 from cadreconnect.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -153,14 +153,7 @@ def outgoing_mails_resend() -> int:
         .order_by("queued_at")
         .values_list("pk", "queued_at")[:500]
     )
-    sent = 0
-    for pk, queued_at in due:
-        # One sender per mail even with two beats (a conditional update).
-        if not OutgoingMail.objects.filter(pk=pk, queued_at=queued_at).update(queued_at=now):
-            continue
-        if enqueue_or_log(mail_send, pk) is None:
-            break  # the broker is down: the next round tries again
-        sent += 1
+    sent = enqueue_again(due, model=OutgoingMail, task=mail_send, now=now)
     if sent:
         logger.info("Sent %s unsent mails to the workers again.", sent)
     return sent

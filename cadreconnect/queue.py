@@ -50,3 +50,17 @@ def enqueue_or_log(task: Task, *args, **kwargs) -> AsyncResult | None:
         return enqueue(task, *args, **kwargs)
     except QueueUnavailable:
         return None
+
+
+def enqueue_again(rows, *, model, task: Task, now) -> int:
+    """Send again the messages of `rows` ((pk, queued_at) of `model`, whose work is still to
+    do), each row claimed by a conditional update of its `queued_at` so that two beats send it
+    once; stops at the first the broker refuses (the next round tries again). The count sent."""
+    sent = 0
+    for pk, queued_at in rows:
+        if not model.objects.filter(pk=pk, queued_at=queued_at).update(queued_at=now):
+            continue
+        if enqueue_or_log(task, pk) is None:
+            break
+        sent += 1
+    return sent

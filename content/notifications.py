@@ -43,7 +43,7 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from accounts.services import outgoing_mail_queue
 from cadreconnect.privacy import redact
-from cadreconnect.queue import enqueue_or_log
+from cadreconnect.queue import enqueue_again, enqueue_or_log
 from content.models import Content, Decision, Event, Notice, Revision, Target
 from content.selectors import target_deciders
 
@@ -155,14 +155,7 @@ def notices_resend() -> int:
     )
     from content.tasks import content_notice_send
 
-    sent = 0
-    for pk, queued_at in due:
-        # One message per notice even with two beats (a conditional update).
-        if not Notice.objects.filter(pk=pk, queued_at=queued_at).update(queued_at=now):
-            continue
-        if enqueue_or_log(content_notice_send, pk) is None:
-            break  # the broker is down: the next round tries again
-        sent += 1
+    sent = enqueue_again(due, model=Notice, task=content_notice_send, now=now)
     if sent:
         logger.info("Sent %s content notices to the workers again.", sent)
     return sent
